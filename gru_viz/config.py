@@ -1,0 +1,227 @@
+"""One frozen run configuration and the one table of fields that describes it.
+
+The ``FIELDS`` table (idea from tensorflow/playground's ``state.ts``) drives everything that
+touches a setting: validation, the dashboard's widgets and help text, the CLI options and the
+URL query string. Every value a user can set passes through ``RunConfig.__post_init__`` or
+``config_from_strings``, so limits live here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+MODEL_KINDS = ("gru", "rnn", "lstm")
+TASK_NAMES = ("adding", "copy", "forecast", "varlen", "missing", "irregular", "reset")
+
+# A step's work grows with batch x length x hidden^2; this bound keeps one step of the largest
+# allowed configuration well under a second on one CPU thread, so a shared server stays usable.
+MAX_STEP_COST = 64 * 200 * 64 * 64
+
+
+class ConfigError(ValueError):
+    """A setting is out of range or of the wrong type; the message names the field."""
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    kind: type  # int, float, str, or tuple (a set of choices)
+    default: Any
+    label: str
+    help: str
+    group: str
+    lo: float | None = None
+    hi: float | None = None
+    choices: tuple[str, ...] = ()
+    # Structural fields change the data or the models' shapes: changing one rebuilds the run.
+    # The others (learning rate, clipping, ...) apply to the running models on the fly.
+    structural: bool = True
+    log_scale: bool = False
+
+
+FIELDS: tuple[Field, ...] = (
+    Field("task", str, "adding", "Task", "Which synthetic sequence problem both models learn.",
+          "Task", choices=TASK_NAMES),
+    Field("seq_len", int, 50, "Sequence length / lag",
+          "Time steps per sequence. For the copy task: the lag of blanks between seeing the "
+          "symbols and recalling them. Longer makes long-range memory matter more.",
+          "Task", lo=5, hi=200),
+    Field("noise", float, 0.0, "Noise",
+          "Standard deviation of Gaussian noise added to the inputs (signal tasks: to the signal).",
+          "Task", lo=0.0, hi=1.0),
+    Field("n_symbols", int, 4, "Alphabet size (copy)",
+          "How many different symbols the copy task draws from; chance loss is log(alphabet).",
+          "Task", lo=2, hi=16),
+    Field("recall_len", int, 3, "Symbols to recall (copy)",
+          "How many symbols the copy task shows, and must recall after the lag.",
+          "Task", lo=1, hi=10),
+    Field("trend", float, 0.5, "Trend (forecast)",
+          "Largest slope of the linear trend in the signal tasks (drawn per sequence).",
+          "Task", lo=0.0, hi=2.0),
+    Field("season", float, 1.0, "Seasonality (forecast)",
+          "Amplitude of the periodic part of the signal tasks.", "Task", lo=0.0, hi=2.0),
+    Field("missing_rate", float, 0.3, "Missing rate",
+          "Fraction of inputs dropped in the missing-values task (a mask channel says which).",
+          "Task", lo=0.0, hi=0.9),
+    Field("models", tuple, ("gru", "rnn"), "Models",
+          "Which models train side by side on the same batches.", "Models", choices=MODEL_KINDS),
+    Field("hidden_size", int, 32, "Hidden units", "Units in each recurrent layer.",
+          "Models", lo=1, hi=128),
+    Field("num_layers", int, 1, "Layers", "Stacked recurrent layers.", "Models", lo=1, hi=3),
+    Field("optimizer", str, "adam", "Optimizer", "Adam adapts step sizes per parameter; SGD "
+          "uses the learning rate as is.", "Training", choices=("adam", "sgd"),
+          structural=False),
+    Field("lr", float, 0.01, "Learning rate", "Step size of the optimizer.", "Training",
+          lo=1e-5, hi=10.0, structural=False, log_scale=True),
+    Field("batch_size", int, 64, "Batch size", "Sequences per training step.", "Training",
+          lo=1, hi=256, structural=False),
+    Field("clip", float, 1.0, "Gradient clipping (max norm, 0 = off)",
+          "Rescales the whole gradient when its norm exceeds this value. Clipping, not gating, "
+          "is what stops exploding gradients.", "Training", lo=0.0, hi=100.0, structural=False),
+    Field("seed", int, 0, "Seed", "Same seed, same data, same initial weights, same numbers.",
+          "Training", lo=0, hi=2**31 - 1),
+    Field("probe_every", int, 20, "Probe every N steps",
+          "How often the fixed probe batch is replayed to record gates and gradients.",
+          "Training", lo=1, hi=1000, structural=False),
+    Field("probe_samples", int, 8, "Probe samples", "Sequences in the fixed probe batch.",
+          "Training", lo=1, hi=32),
+)
+FIELD_BY_NAME = {f.name: f for f in FIELDS}
+
+
+def _coerce(field: Field, value: Any) -> Any:
+    """Return ``value`` converted to the field's type, or raise ConfigError saying why."""
+    name = field.label
+    if field.kind is tuple:
+        items = value.split(",") if isinstance(value, str) else list(value)
+        items = tuple(dict.fromkeys(str(v).strip().lower() for v in items if str(v).strip()))
+        bad = [v for v in items if v not in field.choices]
+        if bad or not items:
+            raise ConfigError(f"{name}: choose one or more of {', '.join(field.choices)}")
+        return tuple(c for c in field.choices if c in items)  # canonical order
+    if field.kind is str:
+        text = str(value).strip().lower()
+        if text not in field.choices:
+            raise ConfigError(f"{name}: '{str(value)[:40]}' is not one of "
+                              f"{', '.join(field.choices)}")
+        return text
+    if isinstance(value, bool):
+        raise ConfigError(f"{name}: expected a number")
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        raise ConfigError(f"{name}: '{str(value)[:40]}' is not a number") from None
+    if not math.isfinite(number):
+        raise ConfigError(f"{name}: must be a finite number")
+    if field.kind is int:
+        if number != int(number):
+            raise ConfigError(f"{name}: must be a whole number")
+        number = int(number)
+    if not field.lo <= number <= field.hi:
+        raise ConfigError(f"{name}: {number:g} is outside {field.lo:g} to {field.hi:g}")
+    return number
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything that determines a run. Same config (seed included) -> same numbers on CPU."""
+
+    task: str = "adding"
+    seq_len: int = 50
+    noise: float = 0.0
+    n_symbols: int = 4
+    recall_len: int = 3
+    trend: float = 0.5
+    season: float = 1.0
+    missing_rate: float = 0.3
+    models: tuple[str, ...] = ("gru", "rnn")
+    hidden_size: int = 32
+    num_layers: int = 1
+    optimizer: str = "adam"
+    lr: float = 0.01
+    batch_size: int = 64
+    clip: float = 1.0
+    seed: int = 0
+    probe_every: int = 20
+    probe_samples: int = 8
+
+    def __post_init__(self) -> None:
+        for field in FIELDS:
+            object.__setattr__(self, field.name, _coerce(field, getattr(self, field.name)))
+        cost = self.batch_size * self.total_len * self.hidden_size**2 * self.num_layers
+        if cost > MAX_STEP_COST:
+            raise ConfigError(
+                f"batch {self.batch_size} x length {self.total_len} x hidden "
+                f"{self.hidden_size}² x layers {self.num_layers} is too much work per step for a "
+                f"shared server (limit {MAX_STEP_COST:,}); lower one of them"
+            )
+
+    @property
+    def total_len(self) -> int:
+        """Time steps the models actually see (the copy task adds the symbols and the recall)."""
+        return self.seq_len + 2 * self.recall_len if self.task == "copy" else self.seq_len
+
+    @property
+    def clip_norm(self) -> float | None:
+        return self.clip if self.clip > 0 else None
+
+    def replace(self, **changes: Any) -> RunConfig:
+        return dataclasses.replace(self, **changes)
+
+    def structural_changes(self, other: RunConfig) -> list[str]:
+        """Names of fields that differ from ``other`` and need the models rebuilt."""
+        return [f.name for f in FIELDS
+                if f.structural and getattr(self, f.name) != getattr(other, f.name)]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in FIELDS}
+
+
+def format_value(field: Field, value: Any) -> str:
+    if field.kind is tuple:
+        return ",".join(value)
+    if field.kind is float:
+        return f"{value:g}"
+    return str(value)
+
+
+def config_to_strings(cfg: RunConfig) -> dict[str, str]:
+    """The fields that differ from the defaults, as strings (for a URL query or a CLI line)."""
+    default = RunConfig()
+    return {f.name: format_value(f, getattr(cfg, f.name)) for f in FIELDS
+            if getattr(cfg, f.name) != getattr(default, f.name)}
+
+
+MAX_VALUE_CHARS = 64
+
+
+def config_from_strings(values: Mapping[str, Any],
+                        base: RunConfig | None = None) -> tuple[RunConfig, list[str]]:
+    """Build a config from untrusted strings (URL query, form); never raises.
+
+    Unknown keys and invalid values are dropped with one message each and the base (default)
+    value kept, so a hostile or stale link still opens a working page.
+    """
+    base = base or RunConfig()
+    problems: list[str] = []
+    accepted: dict[str, Any] = {}
+    for key, raw in values.items():
+        field = FIELD_BY_NAME.get(str(key))
+        if field is None:
+            continue  # other query parameters (e.g. the lesson) belong to someone else
+        if isinstance(raw, (list, tuple)) and field.kind is not tuple:
+            raw = raw[-1] if raw else ""
+        if isinstance(raw, str) and len(raw) > MAX_VALUE_CHARS:
+            problems.append(f"{field.label}: value too long, kept {getattr(base, field.name)}")
+            continue
+        try:
+            accepted[field.name] = _coerce(field, raw)
+        except ConfigError as err:
+            problems.append(f"{err}; kept {format_value(field, getattr(base, field.name))}")
+    try:
+        return base.replace(**accepted), problems
+    except ConfigError as err:  # each value is fine alone, together too costly
+        return base, problems + [f"{err}; kept the previous settings"]

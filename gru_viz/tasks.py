@@ -1,0 +1,257 @@
+"""Seeded synthetic sequence tasks, all with one signature: ``generate(cfg, n, generator)``.
+
+Every task returns a ``Batch`` of shape-documented tensors and knows its trivial-baseline loss:
+what predicting the mean (regression) or a uniform guess over the symbols (classification)
+scores, so every loss chart can draw the line a model must beat to have learned anything.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+
+from gru_viz.config import RunConfig
+
+
+@dataclass
+class Batch:
+    """One batch of sequences.
+
+    x: (B, T, input_size) float32 inputs.
+    target: (B, T, output_size) float32 for regression, (B, T) int64 class ids for
+        classification; positions outside ``loss_mask`` hold zeros and are never read.
+    loss_mask: (B, T) bool, the steps whose prediction is scored.
+    valid: (B, T) bool, False on padding after a sequence ends; traces hide those steps.
+    """
+
+    x: torch.Tensor
+    target: torch.Tensor
+    loss_mask: torch.Tensor
+    valid: torch.Tensor
+
+
+@dataclass(frozen=True)
+class Task:
+    name: str
+    title: str
+    description: str
+    loss_kind: str  # "mse" or "ce"
+    input_names: Callable[[RunConfig], tuple[str, ...]]
+    output_size: Callable[[RunConfig], int]
+    generate: Callable[[RunConfig, int, torch.Generator], Batch]
+    baseline: Callable[[RunConfig], float]
+    baseline_note: str
+
+    def loss_per_step(self, pred: torch.Tensor, batch: Batch) -> torch.Tensor:
+        """(B, T) loss of each step's prediction; unscored steps hold 0."""
+        if self.loss_kind == "mse":
+            per_step = ((pred - batch.target) ** 2).mean(dim=-1)
+        else:
+            per_step = F.cross_entropy(pred.transpose(1, 2), batch.target, reduction="none")
+        return torch.where(batch.loss_mask, per_step, torch.zeros_like(per_step))
+
+    def loss(self, pred: torch.Tensor, batch: Batch) -> torch.Tensor:
+        """Mean loss over all scored steps of the batch (what training minimises)."""
+        return self.loss_per_step(pred, batch).sum() / batch.loss_mask.sum().clamp(min=1)
+
+    def loss_per_sample(self, pred: torch.Tensor, batch: Batch) -> torch.Tensor:
+        """(B,) each sequence's own mean loss over its scored steps."""
+        counts = batch.loss_mask.sum(dim=1).clamp(min=1)
+        return self.loss_per_step(pred, batch).sum(dim=1) / counts
+
+
+def _uniform(gen: torch.Generator, *shape: int) -> torch.Tensor:
+    return torch.rand(*shape, generator=gen)
+
+
+def _noise(cfg: RunConfig, gen: torch.Generator, *shape: int) -> torch.Tensor:
+    return cfg.noise * torch.randn(*shape, generator=gen)
+
+
+def _adding_batch(n: int, lengths: torch.Tensor, t_max: int, cfg: RunConfig,
+                  gen: torch.Generator) -> Batch:
+    """Values in [0, 1) and two markers, one in each half of each sequence's own length."""
+    steps = torch.arange(t_max)
+    valid = steps[None, :] < lengths[:, None]
+    values = _uniform(gen, n, t_max) * valid
+    half = lengths // 2
+    first = (_uniform(gen, n) * half).long()
+    second = half + (_uniform(gen, n) * (lengths - half)).long()
+    marker = torch.zeros(n, t_max)
+    rows = torch.arange(n)
+    marker[rows, first] = 1.0
+    marker[rows, second] = 1.0
+    noisy = (values + _noise(cfg, gen, n, t_max)) * valid
+    x = torch.stack([noisy, marker], dim=-1)
+    target = torch.zeros(n, t_max, 1)
+    last = lengths - 1
+    target[rows, last, 0] = values[rows, first] + values[rows, second]
+    loss_mask = torch.zeros(n, t_max, dtype=torch.bool)
+    loss_mask[rows, last] = True
+    return Batch(x, target, loss_mask, valid)
+
+
+def adding(cfg: RunConfig, n: int, gen: torch.Generator) -> Batch:
+    lengths = torch.full((n,), cfg.seq_len)
+    return _adding_batch(n, lengths, cfg.seq_len, cfg, gen)
+
+
+def varlen(cfg: RunConfig, n: int, gen: torch.Generator) -> Batch:
+    """The adding problem with lengths drawn from [T/2, T], padded with zeros to T."""
+    low = max(2, cfg.seq_len // 2)
+    lengths = low + (_uniform(gen, n) * (cfg.seq_len - low + 1)).long()
+    return _adding_batch(n, lengths, cfg.seq_len, cfg, gen)
+
+
+def copy(cfg: RunConfig, n: int, gen: torch.Generator) -> Batch:
+    """k symbols, a lag of blanks, then k 'go' steps on which the symbols must be recalled."""
+    k, lag, a = cfg.recall_len, cfg.seq_len, cfg.n_symbols
+    t = cfg.total_len
+    symbols = (_uniform(gen, n, k) * a).long()
+    x = torch.zeros(n, t, a + 2)
+    x[:, :k] = F.one_hot(symbols, a + 2).float()
+    x[:, k : k + lag, a] = 1.0  # blank
+    x[:, k + lag :, a + 1] = 1.0  # go: recall now
+    x = x + _noise(cfg, gen, n, t, a + 2)
+    target = torch.zeros(n, t, dtype=torch.long)
+    target[:, k + lag :] = symbols
+    loss_mask = torch.zeros(n, t, dtype=torch.bool)
+    loss_mask[:, k + lag :] = True
+    return Batch(x, target, loss_mask, torch.ones(n, t, dtype=torch.bool))
+
+
+def _signal(cfg: RunConfig, gen: torch.Generator, times: torch.Tensor) -> torch.Tensor:
+    """Trend plus seasonality, each sequence with its own slope, period and phase. times: (n, T)."""
+    n = times.shape[0]
+    slope = cfg.trend * (2 * _uniform(gen, n, 1) - 1)
+    period = 8 + 16 * _uniform(gen, n, 1)
+    phase = 2 * math.pi * _uniform(gen, n, 1)
+    span = max(cfg.seq_len, 1)
+    return slope * (2 * times / span - 1) + cfg.season * torch.sin(
+        2 * math.pi * times / period + phase)
+
+
+def _next_step_batch(values: torch.Tensor, inputs: torch.Tensor) -> Batch:
+    """Predict values[:, t + 1] from inputs up to t; the last step has nothing to predict."""
+    n, t = values.shape
+    target = torch.zeros(n, t, 1)
+    target[:, :-1, 0] = values[:, 1:]
+    loss_mask = torch.ones(n, t, dtype=torch.bool)
+    loss_mask[:, -1] = False
+    return Batch(inputs, target, loss_mask, torch.ones(n, t, dtype=torch.bool))
+
+
+def forecast(cfg: RunConfig, n: int, gen: torch.Generator) -> Batch:
+    times = torch.arange(cfg.seq_len, dtype=torch.float32).expand(n, -1)
+    observed = _signal(cfg, gen, times) + _noise(cfg, gen, n, cfg.seq_len)
+    return _next_step_batch(observed, observed.unsqueeze(-1))
+
+
+def missing(cfg: RunConfig, n: int, gen: torch.Generator) -> Batch:
+    """Forecasting with inputs dropped at ``missing_rate``; a mask channel marks what was seen."""
+    times = torch.arange(cfg.seq_len, dtype=torch.float32).expand(n, -1)
+    observed = _signal(cfg, gen, times) + _noise(cfg, gen, n, cfg.seq_len)
+    seen = (_uniform(gen, n, cfg.seq_len) >= cfg.missing_rate).float()
+    return _next_step_batch(observed, torch.stack([observed * seen, seen], dim=-1))
+
+
+def irregular(cfg: RunConfig, n: int, gen: torch.Generator) -> Batch:
+    """Samples at uneven times; each step also sees the gap until the next sample."""
+    gaps = -torch.log1p(-_uniform(gen, n, cfg.seq_len))  # exponential, mean 1
+    times = torch.cumsum(gaps, dim=1) - gaps[:, :1]
+    observed = _signal(cfg, gen, times) + _noise(cfg, gen, n, cfg.seq_len)
+    gap_to_next = torch.cat([gaps[:, 1:], torch.zeros(n, 1)], dim=1)
+    return _next_step_batch(observed, torch.stack([observed, gap_to_next], dim=-1))
+
+
+def reset(cfg: RunConfig, n: int, gen: torch.Generator) -> Batch:
+    """Latch: output the value shown at the latest marker; a new marker overwrites the memory."""
+    t = cfg.seq_len
+    values = 2 * _uniform(gen, n, t) - 1
+    marker = (_uniform(gen, n, t) < 0.1).float()
+    marker[:, 0] = 1.0  # something to hold from the start
+    latched = torch.zeros(n, t)
+    held = torch.zeros(n)
+    for step in range(t):  # T is small; a loop says what the target is more plainly than a scan
+        held = torch.where(marker[:, step] > 0, values[:, step], held)
+        latched[:, step] = held
+    x = torch.stack([values + _noise(cfg, gen, n, t), marker], dim=-1)
+    return Batch(x, latched.unsqueeze(-1), torch.ones(n, t, dtype=torch.bool),
+                 torch.ones(n, t, dtype=torch.bool))
+
+
+@functools.lru_cache(maxsize=64)
+def _sampled_variance(name: str, cfg: RunConfig) -> float:
+    """Loss of always predicting the overall mean target, from 2,048 sequences of a fixed seed."""
+    batch = TASKS[name].generate(cfg, 2048, torch.Generator().manual_seed(12345))
+    scored = batch.target[batch.loss_mask]
+    return float(((scored - scored.mean()) ** 2).mean())
+
+
+def _sampled_baseline(name: str) -> Callable[[RunConfig], float]:
+    # Only the task's own knobs matter; normalising the rest keeps the cache small.
+    def baseline(cfg: RunConfig) -> float:
+        keep = ("task", "seq_len", "noise", "trend", "season", "missing_rate")
+        return _sampled_variance(name, RunConfig(**{k: getattr(cfg, k) for k in keep}))
+
+    return baseline
+
+
+def _const(value: float) -> Callable[[RunConfig], float]:
+    return lambda cfg: value
+
+
+_SIGNAL_NOTE = "predicting the mean of all targets (variance, sampled with a fixed seed)"
+_ADDING_NOTE = "always predicting 1.0, the mean of the sum: MSE = 2 × 1/12 = 1/6"
+
+TASKS: dict[str, Task] = {
+    task.name: task
+    for task in (
+        Task("adding", "Adding problem",
+             "Each step shows a random value and a marker bit. At the end, output the sum of "
+             "the two marked values. One marker falls in each half, so the first value must be "
+             "held across up to the whole sequence.",
+             "mse", lambda c: ("value", "marker"), _const(1), adding, _const(1 / 6),
+             _ADDING_NOTE),
+        Task("copy", "Copy / delayed recall",
+             "See a few symbols, wait through a lag of blanks, then on 'go' recall the symbols "
+             "in order. Memory must be written once, kept through the lag, then read.",
+             "ce", lambda c: tuple(f"sym {i}" for i in range(c.n_symbols)) + ("blank", "go"),
+             lambda c: c.n_symbols, copy, lambda c: math.log(c.n_symbols),
+             "a uniform guess over the symbols: cross-entropy = log(alphabet size)"),
+        Task("forecast", "Forecasting",
+             "Predict the next value of a noisy signal with a trend and a seasonal wave; each "
+             "sequence has its own slope, period and phase, inferred from what came before.",
+             "mse", lambda c: ("value",), _const(1), forecast, _sampled_baseline("forecast"),
+             _SIGNAL_NOTE),
+        Task("varlen", "Variable length (masked)",
+             "The adding problem with sequences of different lengths, padded with zeros. The "
+             "mask keeps padding out of the loss, the gradients and every trace.",
+             "mse", lambda c: ("value", "marker"), _const(1), varlen, _const(1 / 6),
+             _ADDING_NOTE),
+        Task("missing", "Missing values",
+             "Forecasting where inputs are dropped at random; a second channel says whether "
+             "the value was observed (1) or is missing (0).",
+             "mse", lambda c: ("value", "observed"), _const(1), missing,
+             _sampled_baseline("missing"), _SIGNAL_NOTE),
+        Task("irregular", "Irregular sampling",
+             "Forecasting a signal sampled at uneven times; a second channel gives the time "
+             "until the next sample, which the prediction must account for.",
+             "mse", lambda c: ("value", "gap to next"), _const(1), irregular,
+             _sampled_baseline("irregular"), _SIGNAL_NOTE),
+        Task("reset", "Latch (forget at markers)",
+             "Output the value shown at the most recent marker. Each marker makes the old "
+             "memory worthless: the state must be overwritten, not blended.",
+             "mse", lambda c: ("value", "marker"), _const(1), reset, _sampled_baseline("reset"),
+             _SIGNAL_NOTE),
+    )
+}
+
+
+def get_task(name: str) -> Task:
+    return TASKS[name]

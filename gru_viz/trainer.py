@@ -1,0 +1,211 @@
+"""Train several models side by side on the same batches, and probe them on a cadence.
+
+The trainer knows nothing of what the views draw (idea from minGPT's trainer): it exposes
+``step(n)``, ``run_for(seconds)``, ``probe_all()`` and callbacks, and keeps bounded numpy
+records of what happened. No I/O, no Streamlit.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import torch
+
+from gru_viz.config import RunConfig
+from gru_viz.models import (
+    NO_INTERVENTION,
+    Intervention,
+    SequenceModel,
+    build_model,
+    forward,
+)
+from gru_viz.probe import probe
+from gru_viz.records import BoundedSeries, ProbeResult, ProbeSnapshots
+from gru_viz.tasks import get_task
+
+# Each kind has its own fixed seed offset, so adding the LSTM never changes the GRU's weights.
+SEED_OFFSET = {"gru": 101, "rnn": 202, "lstm": 303}
+PROBE_SEED_OFFSET = 7_919  # the probe batch is drawn from its own generator, never trained on
+PARAM_GROUPS = ("input", "recurrent", "bias", "readout")
+
+
+def _param_group(name: str) -> str:
+    if name.startswith("readout"):
+        return "readout"
+    if ".bias" in name:
+        return "bias"
+    return "recurrent" if ".weight_hh" in name else "input"
+
+
+@dataclass
+class ModelSlot:
+    """One model with its optimizer, records and status."""
+
+    kind: str
+    model: SequenceModel
+    optimizer: torch.optim.Optimizer
+    history: BoundedSeries = field(default_factory=BoundedSeries)
+    probe_series: BoundedSeries = field(default_factory=lambda: BoundedSeries(500))
+    snapshots: ProbeSnapshots = field(default_factory=ProbeSnapshots)
+    latest: ProbeResult | None = None
+    stopped: str | None = None  # why training of this model stopped, if it did
+    intervention: Intervention = NO_INTERVENTION
+    intervene_in_training: bool = False
+    _last_good: list[torch.Tensor] = field(default_factory=list)
+
+    @property
+    def parameters(self) -> list[torch.nn.Parameter]:
+        return list(self.model.parameters())
+
+    def parameter_count(self) -> int:
+        return sum(p.numel() for p in self.model.parameters())
+
+
+def make_optimizer(cfg: RunConfig, model: SequenceModel) -> torch.optim.Optimizer:
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(model.parameters(), lr=cfg.lr)
+    return torch.optim.Adam(model.parameters(), lr=cfg.lr)
+
+
+class Trainer:
+    """Trains ``cfg.models`` on one shared, seeded stream of batches."""
+
+    def __init__(self, cfg: RunConfig,
+                 on_step_end: Callable[[Trainer], None] | None = None,
+                 on_probe: Callable[[Trainer], None] | None = None,
+                 hidden_sizes: dict[str, int] | None = None):
+        self.cfg = cfg
+        self.task = get_task(cfg.task)
+        self.on_step_end = on_step_end
+        self.on_probe = on_probe
+        self.step_count = 0
+        self.data_generator = torch.Generator().manual_seed(cfg.seed)
+        self.probe_batch = self.task.generate(
+            cfg, cfg.probe_samples, torch.Generator().manual_seed(cfg.seed + PROBE_SEED_OFFSET))
+        inputs = self.probe_batch.x.shape[-1]
+        outputs = self.task.output_size(cfg)
+        hidden_sizes = hidden_sizes or {}
+        self.slots: dict[str, ModelSlot] = {}
+        for kind in cfg.models:
+            model = build_model(kind, inputs, hidden_sizes.get(kind, cfg.hidden_size),
+                                cfg.num_layers, outputs, cfg.seed * 1000 + SEED_OFFSET[kind])
+            self.slots[kind] = ModelSlot(kind, model, make_optimizer(cfg, model))
+        self.probe_all()
+
+    # -- training -------------------------------------------------------------------------
+    @property
+    def active(self) -> list[ModelSlot]:
+        return [slot for slot in self.slots.values() if slot.stopped is None]
+
+    def step(self, n: int = 1) -> int:
+        """Train every running model for up to ``n`` steps; returns the steps taken."""
+        done = 0
+        for _ in range(n):
+            if not self.active:
+                break
+            batch = self.task.generate(self.cfg, self.cfg.batch_size, self.data_generator)
+            self.step_count += 1
+            for slot in self.active:
+                self._train_one(slot, batch)
+            done += 1
+            if self.on_step_end:
+                self.on_step_end(self)
+            if self.step_count % self.cfg.probe_every == 0:
+                self.probe_all()
+        return done
+
+    def run_for(self, seconds: float, max_steps: int | None = None) -> int:
+        """Train until ``seconds`` of wall time have passed (at least one step)."""
+        start, done = time.perf_counter(), 0
+        while max_steps is None or done < max_steps:
+            if not self.step(1):
+                break
+            done += 1
+            if time.perf_counter() - start >= seconds:
+                break
+        return done
+
+    def _train_one(self, slot: ModelSlot, batch) -> None:
+        params = slot.parameters
+        for p in params:
+            p.grad = None
+        iv = slot.intervention if slot.intervene_in_training else NO_INTERVENTION
+        loss = self.task.loss(forward(slot.model, batch.x, iv), batch)
+        loss.backward()
+        grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in params]
+        sq_norms = torch.stack(torch._foreach_norm(grads)) ** 2
+        names = [name for name, _ in slot.model.named_parameters()]
+        group_sq = dict.fromkeys(PARAM_GROUPS, 0.0)
+        for name, value in zip(names, sq_norms.tolist()):
+            group_sq[_param_group(name)] += value
+        total = math.sqrt(sum(group_sq.values()))
+        loss_value = float(loss.detach())
+        if not (math.isfinite(loss_value) and math.isfinite(total)):
+            self._stop(slot, f"loss or gradient became {'NaN' if math.isnan(total) else 'inf'} "
+                             f"at step {self.step_count}; weights kept from the step before")
+            return
+        clip = self.cfg.clip_norm
+        if clip is not None and total > clip:
+            torch._foreach_mul_(grads, clip / (total + 1e-6))
+        if slot._last_good:
+            torch._foreach_copy_(slot._last_good, [p.detach() for p in params])
+        else:
+            slot._last_good = [p.detach().clone() for p in params]
+        slot.optimizer.step()
+        if not all(bool(torch.isfinite(p).all()) for p in params):
+            with torch.no_grad():
+                torch._foreach_copy_([p.data for p in params], slot._last_good)
+            self._stop(slot, f"the update at step {self.step_count} made the weights non-finite; "
+                             "weights kept from the step before")
+            return
+        slot.history.append(self.step_count, loss=loss_value, grad_norm=total,
+                            **{f"grad_{g}": math.sqrt(v) for g, v in group_sq.items()})
+
+    def _stop(self, slot: ModelSlot, reason: str) -> None:
+        slot.stopped = f"{slot.kind.upper()} stopped: {reason}. Lower the learning rate or " \
+                       "turn on gradient clipping, then restore it."
+        self._probe_one(slot)
+
+    def restore(self, kind: str) -> None:
+        """Resume a stopped model from its last finite weights with a fresh optimizer."""
+        slot = self.slots[kind]
+        slot.stopped = None
+        slot.optimizer = make_optimizer(self.cfg, slot.model)
+
+    def apply_live(self, cfg: RunConfig) -> None:
+        """Apply settings that need no rebuild (learning rate, optimizer, clipping, ...)."""
+        if cfg.structural_changes(self.cfg):
+            raise ValueError(f"needs a rebuild: {', '.join(cfg.structural_changes(self.cfg))}")
+        optimizer_changed = cfg.optimizer != self.cfg.optimizer
+        self.cfg = cfg
+        for slot in self.slots.values():
+            if optimizer_changed:
+                slot.optimizer = make_optimizer(cfg, slot.model)
+            for group in slot.optimizer.param_groups:
+                group["lr"] = cfg.lr
+
+    # -- probing --------------------------------------------------------------------------
+    def probe_all(self) -> None:
+        for slot in self.active:
+            self._probe_one(slot)
+        if self.on_probe:
+            self.on_probe(self)
+
+    def _probe_one(self, slot: ModelSlot) -> None:
+        result = probe(slot.model, self.task, self.probe_batch, self.step_count,
+                       slot.intervention)
+        slot.latest = result
+        slot.snapshots.add(result)
+        slot.probe_series.append(self.step_count, sigma_max=result.sigma_max,
+                                 probe_loss=float(result.loss.mean()))
+
+    def set_intervention(self, kind: str, intervention: Intervention,
+                         in_training: bool = False) -> None:
+        """Change the cell for probing (and training, if asked); shows in the probe at once."""
+        slot = self.slots[kind]
+        slot.intervention = intervention
+        slot.intervene_in_training = in_training and intervention.active
+        self._probe_one(slot)
