@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 MODEL_KINDS = ("gru", "rnn", "lstm")
 TASK_NAMES = ("adding", "copy", "forecast", "varlen", "missing", "irregular", "reset")
@@ -43,51 +44,182 @@ class Field:
 
 
 FIELDS: tuple[Field, ...] = (
-    Field("task", str, "adding", "Task", "Which synthetic sequence problem both models learn.",
-          "Task", choices=TASK_NAMES),
-    Field("seq_len", int, 50, "Sequence length / lag",
-          "Time steps per sequence. For the copy task: the lag of blanks between seeing the "
-          "symbols and recalling them. Longer makes long-range memory matter more.",
-          "Task", lo=5, hi=200),
-    Field("noise", float, 0.0, "Noise",
-          "Standard deviation of Gaussian noise added to the inputs (signal tasks: to the signal).",
-          "Task", lo=0.0, hi=1.0),
-    Field("n_symbols", int, 4, "Alphabet size (copy)",
-          "How many different symbols the copy task draws from; chance loss is log(alphabet).",
-          "Task", lo=2, hi=16),
-    Field("recall_len", int, 3, "Symbols to recall (copy)",
-          "How many symbols the copy task shows, and must recall after the lag.",
-          "Task", lo=1, hi=10),
-    Field("trend", float, 0.5, "Trend (forecast)",
-          "Largest slope of the linear trend in the signal tasks (drawn per sequence).",
-          "Task", lo=0.0, hi=2.0),
-    Field("season", float, 1.0, "Seasonality (forecast)",
-          "Amplitude of the periodic part of the signal tasks.", "Task", lo=0.0, hi=2.0),
-    Field("missing_rate", float, 0.3, "Missing rate",
-          "Fraction of inputs dropped in the missing-values task (a mask channel says which).",
-          "Task", lo=0.0, hi=0.9),
-    Field("models", tuple, ("gru", "rnn"), "Models",
-          "Which models train side by side on the same batches.", "Models", choices=MODEL_KINDS),
-    Field("hidden_size", int, 32, "Hidden units", "Units in each recurrent layer.",
-          "Models", lo=1, hi=128),
+    Field(
+        "task",
+        str,
+        "adding",
+        "Task",
+        "Which synthetic sequence problem both models learn.",
+        "Task",
+        choices=TASK_NAMES,
+    ),
+    Field(
+        "seq_len",
+        int,
+        50,
+        "Sequence length / lag",
+        "Time steps per sequence. For the copy task: the lag of blanks between seeing the "
+        "symbols and recalling them. Longer makes long-range memory matter more.",
+        "Task",
+        lo=5,
+        hi=200,
+    ),
+    Field(
+        "noise",
+        float,
+        0.0,
+        "Noise",
+        "Standard deviation of Gaussian noise added to the inputs (signal tasks: to the signal).",
+        "Task",
+        lo=0.0,
+        hi=1.0,
+    ),
+    Field(
+        "n_symbols",
+        int,
+        4,
+        "Alphabet size (copy)",
+        "How many different symbols the copy task draws from; chance loss is log(alphabet).",
+        "Task",
+        lo=2,
+        hi=16,
+    ),
+    Field(
+        "recall_len",
+        int,
+        3,
+        "Symbols to recall (copy)",
+        "How many symbols the copy task shows, and must recall after the lag.",
+        "Task",
+        lo=1,
+        hi=10,
+    ),
+    Field(
+        "trend",
+        float,
+        0.5,
+        "Trend (forecast)",
+        "Largest slope of the linear trend in the signal tasks (drawn per sequence).",
+        "Task",
+        lo=0.0,
+        hi=2.0,
+    ),
+    Field(
+        "season",
+        float,
+        1.0,
+        "Seasonality (forecast)",
+        "Amplitude of the periodic part of the signal tasks.",
+        "Task",
+        lo=0.0,
+        hi=2.0,
+    ),
+    Field(
+        "missing_rate",
+        float,
+        0.3,
+        "Missing rate",
+        "Fraction of inputs dropped in the missing-values task (a mask channel says which).",
+        "Task",
+        lo=0.0,
+        hi=0.9,
+    ),
+    Field(
+        "models",
+        tuple,
+        ("gru", "rnn"),
+        "Models",
+        "Which models train side by side on the same batches.",
+        "Models",
+        choices=MODEL_KINDS,
+    ),
+    Field(
+        "hidden_size",
+        int,
+        32,
+        "Hidden units",
+        "Units in each recurrent layer.",
+        "Models",
+        lo=1,
+        hi=128,
+    ),
     Field("num_layers", int, 1, "Layers", "Stacked recurrent layers.", "Models", lo=1, hi=3),
-    Field("optimizer", str, "adam", "Optimizer", "Adam adapts step sizes per parameter; SGD "
-          "uses the learning rate as is.", "Training", choices=("adam", "sgd"),
-          structural=False),
-    Field("lr", float, 0.01, "Learning rate", "Step size of the optimizer.", "Training",
-          lo=1e-5, hi=10.0, structural=False, log_scale=True),
-    Field("batch_size", int, 64, "Batch size", "Sequences per training step.", "Training",
-          lo=1, hi=256, structural=False),
-    Field("clip", float, 1.0, "Gradient clipping (max norm, 0 = off)",
-          "Rescales the whole gradient when its norm exceeds this value. Clipping, not gating, "
-          "is what stops exploding gradients.", "Training", lo=0.0, hi=100.0, structural=False),
-    Field("seed", int, 0, "Seed", "Same seed, same data, same initial weights, same numbers.",
-          "Training", lo=0, hi=2**31 - 1),
-    Field("probe_every", int, 20, "Probe every N steps",
-          "How often the fixed probe batch is replayed to record gates and gradients.",
-          "Training", lo=1, hi=1000, structural=False),
-    Field("probe_samples", int, 8, "Probe samples", "Sequences in the fixed probe batch.",
-          "Training", lo=1, hi=32),
+    Field(
+        "optimizer",
+        str,
+        "adam",
+        "Optimizer",
+        "Adam adapts step sizes per parameter; SGD uses the learning rate as is.",
+        "Training",
+        choices=("adam", "sgd"),
+        structural=False,
+    ),
+    Field(
+        "lr",
+        float,
+        0.01,
+        "Learning rate",
+        "Step size of the optimizer.",
+        "Training",
+        lo=1e-5,
+        hi=10.0,
+        structural=False,
+        log_scale=True,
+    ),
+    Field(
+        "batch_size",
+        int,
+        64,
+        "Batch size",
+        "Sequences per training step.",
+        "Training",
+        lo=1,
+        hi=256,
+        structural=False,
+    ),
+    Field(
+        "clip",
+        float,
+        1.0,
+        "Gradient clipping (max norm, 0 = off)",
+        "Rescales the whole gradient when its norm exceeds this value. Clipping, not gating, "
+        "is what stops exploding gradients.",
+        "Training",
+        lo=0.0,
+        hi=100.0,
+        structural=False,
+    ),
+    Field(
+        "seed",
+        int,
+        0,
+        "Seed",
+        "Same seed, same data, same initial weights, same numbers.",
+        "Training",
+        lo=0,
+        hi=2**31 - 1,
+    ),
+    Field(
+        "probe_every",
+        int,
+        20,
+        "Probe every N steps",
+        "How often the fixed probe batch is replayed to record gates and gradients.",
+        "Training",
+        lo=1,
+        hi=1000,
+        structural=False,
+    ),
+    Field(
+        "probe_samples",
+        int,
+        8,
+        "Probe samples",
+        "Sequences in the fixed probe batch.",
+        "Training",
+        lo=1,
+        hi=32,
+    ),
 )
 FIELD_BY_NAME = {f.name: f for f in FIELDS}
 
@@ -96,7 +228,12 @@ def _coerce(field: Field, value: Any) -> Any:
     """Return ``value`` converted to the field's type, or raise ConfigError saying why."""
     name = field.label
     if field.kind is tuple:
-        items = value.split(",") if isinstance(value, str) else list(value)
+        if isinstance(value, str):
+            items = value.split(",")
+        elif isinstance(value, (list, tuple, set, frozenset)):
+            items = list(value)
+        else:
+            raise ConfigError(f"{name}: choose one or more of {', '.join(field.choices)}")
         items = tuple(dict.fromkeys(str(v).strip().lower() for v in items if str(v).strip()))
         bad = [v for v in items if v not in field.choices]
         if bad or not items:
@@ -105,8 +242,9 @@ def _coerce(field: Field, value: Any) -> Any:
     if field.kind is str:
         text = str(value).strip().lower()
         if text not in field.choices:
-            raise ConfigError(f"{name}: '{str(value)[:40]}' is not one of "
-                              f"{', '.join(field.choices)}")
+            raise ConfigError(
+                f"{name}: '{str(value)[:40]}' is not one of {', '.join(field.choices)}"
+            )
         return text
     if isinstance(value, bool):
         raise ConfigError(f"{name}: expected a number")
@@ -173,8 +311,11 @@ class RunConfig:
 
     def structural_changes(self, other: RunConfig) -> list[str]:
         """Names of fields that differ from ``other`` and need the models rebuilt."""
-        return [f.name for f in FIELDS
-                if f.structural and getattr(self, f.name) != getattr(other, f.name)]
+        return [
+            f.name
+            for f in FIELDS
+            if f.structural and getattr(self, f.name) != getattr(other, f.name)
+        ]
 
     def as_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in FIELDS}
@@ -184,22 +325,26 @@ def format_value(field: Field, value: Any) -> str:
     if field.kind is tuple:
         return ",".join(value)
     if field.kind is float:
-        return f"{value:g}"
+        return repr(float(value))  # shortest text that reads back to the same float
     return str(value)
 
 
 def config_to_strings(cfg: RunConfig) -> dict[str, str]:
     """The fields that differ from the defaults, as strings (for a URL query or a CLI line)."""
     default = RunConfig()
-    return {f.name: format_value(f, getattr(cfg, f.name)) for f in FIELDS
-            if getattr(cfg, f.name) != getattr(default, f.name)}
+    return {
+        f.name: format_value(f, getattr(cfg, f.name))
+        for f in FIELDS
+        if getattr(cfg, f.name) != getattr(default, f.name)
+    }
 
 
 MAX_VALUE_CHARS = 64
 
 
-def config_from_strings(values: Mapping[str, Any],
-                        base: RunConfig | None = None) -> tuple[RunConfig, list[str]]:
+def config_from_strings(
+    values: Mapping[str, Any], base: RunConfig | None = None
+) -> tuple[RunConfig, list[str]]:
     """Build a config from untrusted strings (URL query, form); never raises.
 
     Unknown keys and invalid values are dropped with one message each and the base (default)

@@ -10,8 +10,13 @@ from gru_viz.records import ProbeResult
 from gru_viz.tasks import Batch, Task
 
 
-def probe(model: SequenceModel, task: Task, batch: Batch, step: int,
-          intervention: Intervention = NO_INTERVENTION) -> ProbeResult:
+def probe(
+    model: SequenceModel,
+    task: Task,
+    batch: Batch,
+    step: int,
+    intervention: Intervention = NO_INTERVENTION,
+) -> ProbeResult:
     """Unrolled pass with recording, plus the per-step state gradients.
 
     The per-sample losses are summed before differentiating, so the gradient that reaches

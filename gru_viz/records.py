@@ -6,6 +6,7 @@ reused by the CLI) without building anything.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -54,10 +55,14 @@ class BoundedSeries:
         for name, column in self.columns.items():
             column.append(float(row.get(name, np.nan)))
         self._count += 1
-        if self._count > self.capacity:
-            self.columns = {name: column[::2] for name, column in self.columns.items()}
-            self._count = len(self.columns["step"])
+        while self._count > self.capacity:
+            # Keep the rows on the new, doubled grid so spacing stays even after thinning.
             self.stride *= 2
+            keep = [i for i, s in enumerate(self.columns["step"]) if int(s) % self.stride == 0]
+            self.columns = {
+                name: [column[i] for i in keep] for name, column in self.columns.items()
+            }
+            self._count = len(keep)
 
     def __len__(self) -> int:
         return self._count
@@ -66,18 +71,30 @@ class BoundedSeries:
         return np.asarray(self.columns.get(name, []), dtype=float)
 
 
+def _trace_bytes(result: ProbeResult) -> int:
+    return sum(v.nbytes for v in result.traces.values())
+
+
 @dataclass
 class ProbeSnapshots:
-    """A bounded history of small per-probe summaries (for "how it changed over training")."""
+    """A bounded history of probes (for "how it changed over training").
+
+    Gradient curves are kept for every snapshot; full traces only while they fit in
+    ``trace_budget_bytes`` (newest first, plus the initialisation), so a large configuration
+    cannot grow a session's memory without bound.
+    """
 
     capacity: int = 24
+    trace_budget_bytes: int = 8 * 1024 * 1024
     steps: list[int] = field(default_factory=list)
     grad_h_mean: list[np.ndarray] = field(default_factory=list)  # (T,) per snapshot
     results: list[ProbeResult] = field(default_factory=list)
 
     def add(self, result: ProbeResult) -> None:
         self.steps.append(result.step)
-        self.grad_h_mean.append(np.nanmean(result.grad_h_norm[-1], axis=0))
+        with warnings.catch_warnings():  # steps that are padding in every sample stay NaN
+            warnings.simplefilter("ignore", RuntimeWarning)
+            self.grad_h_mean.append(np.nanmean(result.grad_h_norm[-1], axis=0))
         self.results.append(result)
         if len(self.steps) > self.capacity:
             # Keep the first (initialisation) and thin the rest evenly.
@@ -87,3 +104,12 @@ class ProbeSnapshots:
             self.steps = [self.steps[i] for i in keep]
             self.grad_h_mean = [self.grad_h_mean[i] for i in keep]
             self.results = [self.results[i] for i in keep]
+        self._shed_old_traces()
+
+    def _shed_old_traces(self) -> None:
+        total = sum(_trace_bytes(r) for r in self.results)
+        for old in self.results[1:-1]:  # never the initialisation or the newest
+            if total <= self.trace_budget_bytes:
+                break
+            total -= _trace_bytes(old)
+            old.traces = {}

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -73,8 +73,9 @@ def _noise(cfg: RunConfig, gen: torch.Generator, *shape: int) -> torch.Tensor:
     return cfg.noise * torch.randn(*shape, generator=gen)
 
 
-def _adding_batch(n: int, lengths: torch.Tensor, t_max: int, cfg: RunConfig,
-                  gen: torch.Generator) -> Batch:
+def _adding_batch(
+    n: int, lengths: torch.Tensor, t_max: int, cfg: RunConfig, gen: torch.Generator
+) -> Batch:
     """Values in [0, 1) and two markers, one in each half of each sequence's own length."""
     steps = torch.arange(t_max)
     valid = steps[None, :] < lengths[:, None]
@@ -133,7 +134,8 @@ def _signal(cfg: RunConfig, gen: torch.Generator, times: torch.Tensor) -> torch.
     phase = 2 * math.pi * _uniform(gen, n, 1)
     span = max(cfg.seq_len, 1)
     return slope * (2 * times / span - 1) + cfg.season * torch.sin(
-        2 * math.pi * times / period + phase)
+        2 * math.pi * times / period + phase
+    )
 
 
 def _next_step_batch(values: torch.Tensor, inputs: torch.Tensor) -> Batch:
@@ -181,8 +183,12 @@ def reset(cfg: RunConfig, n: int, gen: torch.Generator) -> Batch:
         held = torch.where(marker[:, step] > 0, values[:, step], held)
         latched[:, step] = held
     x = torch.stack([values + _noise(cfg, gen, n, t), marker], dim=-1)
-    return Batch(x, latched.unsqueeze(-1), torch.ones(n, t, dtype=torch.bool),
-                 torch.ones(n, t, dtype=torch.bool))
+    return Batch(
+        x,
+        latched.unsqueeze(-1),
+        torch.ones(n, t, dtype=torch.bool),
+        torch.ones(n, t, dtype=torch.bool),
+    )
 
 
 @functools.lru_cache(maxsize=64)
@@ -212,43 +218,91 @@ _ADDING_NOTE = "always predicting 1.0, the mean of the sum: MSE = 2 × 1/12 = 1/
 TASKS: dict[str, Task] = {
     task.name: task
     for task in (
-        Task("adding", "Adding problem",
-             "Each step shows a random value and a marker bit. At the end, output the sum of "
-             "the two marked values. One marker falls in each half, so the first value must be "
-             "held across up to the whole sequence.",
-             "mse", lambda c: ("value", "marker"), _const(1), adding, _const(1 / 6),
-             _ADDING_NOTE),
-        Task("copy", "Copy / delayed recall",
-             "See a few symbols, wait through a lag of blanks, then on 'go' recall the symbols "
-             "in order. Memory must be written once, kept through the lag, then read.",
-             "ce", lambda c: tuple(f"sym {i}" for i in range(c.n_symbols)) + ("blank", "go"),
-             lambda c: c.n_symbols, copy, lambda c: math.log(c.n_symbols),
-             "a uniform guess over the symbols: cross-entropy = log(alphabet size)"),
-        Task("forecast", "Forecasting",
-             "Predict the next value of a noisy signal with a trend and a seasonal wave; each "
-             "sequence has its own slope, period and phase, inferred from what came before.",
-             "mse", lambda c: ("value",), _const(1), forecast, _sampled_baseline("forecast"),
-             _SIGNAL_NOTE),
-        Task("varlen", "Variable length (masked)",
-             "The adding problem with sequences of different lengths, padded with zeros. The "
-             "mask keeps padding out of the loss, the gradients and every trace.",
-             "mse", lambda c: ("value", "marker"), _const(1), varlen, _const(1 / 6),
-             _ADDING_NOTE),
-        Task("missing", "Missing values",
-             "Forecasting where inputs are dropped at random; a second channel says whether "
-             "the value was observed (1) or is missing (0).",
-             "mse", lambda c: ("value", "observed"), _const(1), missing,
-             _sampled_baseline("missing"), _SIGNAL_NOTE),
-        Task("irregular", "Irregular sampling",
-             "Forecasting a signal sampled at uneven times; a second channel gives the time "
-             "until the next sample, which the prediction must account for.",
-             "mse", lambda c: ("value", "gap to next"), _const(1), irregular,
-             _sampled_baseline("irregular"), _SIGNAL_NOTE),
-        Task("reset", "Latch (forget at markers)",
-             "Output the value shown at the most recent marker. Each marker makes the old "
-             "memory worthless: the state must be overwritten, not blended.",
-             "mse", lambda c: ("value", "marker"), _const(1), reset, _sampled_baseline("reset"),
-             _SIGNAL_NOTE),
+        Task(
+            "adding",
+            "Adding problem",
+            "Each step shows a random value and a marker bit. At the end, output the sum of "
+            "the two marked values. One marker falls in each half, so the first value must be "
+            "held across up to the whole sequence.",
+            "mse",
+            lambda c: ("value", "marker"),
+            _const(1),
+            adding,
+            _const(1 / 6),
+            _ADDING_NOTE,
+        ),
+        Task(
+            "copy",
+            "Copy / delayed recall",
+            "See a few symbols, wait through a lag of blanks, then on 'go' recall the symbols "
+            "in order. Memory must be written once, kept through the lag, then read.",
+            "ce",
+            lambda c: tuple(f"sym {i}" for i in range(c.n_symbols)) + ("blank", "go"),
+            lambda c: c.n_symbols,
+            copy,
+            lambda c: math.log(c.n_symbols),
+            "a uniform guess over the symbols: cross-entropy = log(alphabet size)",
+        ),
+        Task(
+            "forecast",
+            "Forecasting",
+            "Predict the next value of a noisy signal with a trend and a seasonal wave; each "
+            "sequence has its own slope, period and phase, inferred from what came before.",
+            "mse",
+            lambda c: ("value",),
+            _const(1),
+            forecast,
+            _sampled_baseline("forecast"),
+            _SIGNAL_NOTE,
+        ),
+        Task(
+            "varlen",
+            "Variable length (masked)",
+            "The adding problem with sequences of different lengths, padded with zeros. The "
+            "mask keeps padding out of the loss, the gradients and every trace.",
+            "mse",
+            lambda c: ("value", "marker"),
+            _const(1),
+            varlen,
+            _const(1 / 6),
+            _ADDING_NOTE,
+        ),
+        Task(
+            "missing",
+            "Missing values",
+            "Forecasting where inputs are dropped at random; a second channel says whether "
+            "the value was observed (1) or is missing (0).",
+            "mse",
+            lambda c: ("value", "observed"),
+            _const(1),
+            missing,
+            _sampled_baseline("missing"),
+            _SIGNAL_NOTE,
+        ),
+        Task(
+            "irregular",
+            "Irregular sampling",
+            "Forecasting a signal sampled at uneven times; a second channel gives the time "
+            "until the next sample, which the prediction must account for.",
+            "mse",
+            lambda c: ("value", "gap to next"),
+            _const(1),
+            irregular,
+            _sampled_baseline("irregular"),
+            _SIGNAL_NOTE,
+        ),
+        Task(
+            "reset",
+            "Latch (forget at markers)",
+            "Output the value shown at the most recent marker. Each marker makes the old "
+            "memory worthless: the state must be overwritten, not blended.",
+            "mse",
+            lambda c: ("value", "marker"),
+            _const(1),
+            reset,
+            _sampled_baseline("reset"),
+            _SIGNAL_NOTE,
+        ),
     )
 }
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import torch
 
@@ -73,25 +73,36 @@ def make_optimizer(cfg: RunConfig, model: SequenceModel) -> torch.optim.Optimize
 class Trainer:
     """Trains ``cfg.models`` on one shared, seeded stream of batches."""
 
-    def __init__(self, cfg: RunConfig,
-                 on_step_end: Callable[[Trainer], None] | None = None,
-                 on_probe: Callable[[Trainer], None] | None = None,
-                 hidden_sizes: dict[str, int] | None = None):
+    def __init__(
+        self,
+        cfg: RunConfig,
+        on_step_end: Callable[[Trainer], None] | None = None,
+        on_probe: Callable[[Trainer], None] | None = None,
+        hidden_sizes: dict[str, int] | None = None,
+    ):
         self.cfg = cfg
         self.task = get_task(cfg.task)
         self.on_step_end = on_step_end
         self.on_probe = on_probe
         self.step_count = 0
+        self.probe_seconds = 0.0  # wall time spent probing, for overhead benchmarks
         self.data_generator = torch.Generator().manual_seed(cfg.seed)
         self.probe_batch = self.task.generate(
-            cfg, cfg.probe_samples, torch.Generator().manual_seed(cfg.seed + PROBE_SEED_OFFSET))
+            cfg, cfg.probe_samples, torch.Generator().manual_seed(cfg.seed + PROBE_SEED_OFFSET)
+        )
         inputs = self.probe_batch.x.shape[-1]
         outputs = self.task.output_size(cfg)
         hidden_sizes = hidden_sizes or {}
         self.slots: dict[str, ModelSlot] = {}
         for kind in cfg.models:
-            model = build_model(kind, inputs, hidden_sizes.get(kind, cfg.hidden_size),
-                                cfg.num_layers, outputs, cfg.seed * 1000 + SEED_OFFSET[kind])
+            model = build_model(
+                kind,
+                inputs,
+                hidden_sizes.get(kind, cfg.hidden_size),
+                cfg.num_layers,
+                outputs,
+                cfg.seed * 1000 + SEED_OFFSET[kind],
+            )
             self.slots[kind] = ModelSlot(kind, model, make_optimizer(cfg, model))
         self.probe_all()
 
@@ -139,13 +150,16 @@ class Trainer:
         sq_norms = torch.stack(torch._foreach_norm(grads)) ** 2
         names = [name for name, _ in slot.model.named_parameters()]
         group_sq = dict.fromkeys(PARAM_GROUPS, 0.0)
-        for name, value in zip(names, sq_norms.tolist()):
+        for name, value in zip(names, sq_norms.tolist(), strict=True):
             group_sq[_param_group(name)] += value
         total = math.sqrt(sum(group_sq.values()))
         loss_value = float(loss.detach())
         if not (math.isfinite(loss_value) and math.isfinite(total)):
-            self._stop(slot, f"loss or gradient became {'NaN' if math.isnan(total) else 'inf'} "
-                             f"at step {self.step_count}; weights kept from the step before")
+            self._stop(
+                slot,
+                f"loss or gradient became {'NaN' if math.isnan(total) else 'inf'} "
+                f"at step {self.step_count}; weights kept from the step before",
+            )
             return
         clip = self.cfg.clip_norm
         if clip is not None and total > clip:
@@ -158,15 +172,24 @@ class Trainer:
         if not all(bool(torch.isfinite(p).all()) for p in params):
             with torch.no_grad():
                 torch._foreach_copy_([p.data for p in params], slot._last_good)
-            self._stop(slot, f"the update at step {self.step_count} made the weights non-finite; "
-                             "weights kept from the step before")
+            self._stop(
+                slot,
+                f"the update at step {self.step_count} made the weights non-finite; "
+                "weights kept from the step before",
+            )
             return
-        slot.history.append(self.step_count, loss=loss_value, grad_norm=total,
-                            **{f"grad_{g}": math.sqrt(v) for g, v in group_sq.items()})
+        slot.history.append(
+            self.step_count,
+            loss=loss_value,
+            grad_norm=total,
+            **{f"grad_{g}": math.sqrt(v) for g, v in group_sq.items()},
+        )
 
     def _stop(self, slot: ModelSlot, reason: str) -> None:
-        slot.stopped = f"{slot.kind.upper()} stopped: {reason}. Lower the learning rate or " \
-                       "turn on gradient clipping, then restore it."
+        slot.stopped = (
+            f"{slot.kind.upper()} stopped: {reason}. Lower the learning rate or "
+            "turn on gradient clipping, then restore it."
+        )
         self._probe_one(slot)
 
     def restore(self, kind: str) -> None:
@@ -195,15 +218,18 @@ class Trainer:
             self.on_probe(self)
 
     def _probe_one(self, slot: ModelSlot) -> None:
-        result = probe(slot.model, self.task, self.probe_batch, self.step_count,
-                       slot.intervention)
+        start = time.perf_counter()
+        result = probe(slot.model, self.task, self.probe_batch, self.step_count, slot.intervention)
+        self.probe_seconds += time.perf_counter() - start
         slot.latest = result
         slot.snapshots.add(result)
-        slot.probe_series.append(self.step_count, sigma_max=result.sigma_max,
-                                 probe_loss=float(result.loss.mean()))
+        slot.probe_series.append(
+            self.step_count, sigma_max=result.sigma_max, probe_loss=float(result.loss.mean())
+        )
 
-    def set_intervention(self, kind: str, intervention: Intervention,
-                         in_training: bool = False) -> None:
+    def set_intervention(
+        self, kind: str, intervention: Intervention, in_training: bool = False
+    ) -> None:
         """Change the cell for probing (and training, if asked); shows in the probe at once."""
         slot = self.slots[kind]
         slot.intervention = intervention

@@ -1,0 +1,399 @@
+"""Pure figure builders: numpy records in, plotly Figure out (no torch, no model, no Streamlit).
+
+The dashboard, the HTML report and the tests all draw these. Subplots are laid out by hand with
+axis domains: ``make_subplots`` costs ~12 ms a call, an eighth of a live tick's redraw budget.
+No template or background colour is set (Streamlit's light/dark theme and the report apply their
+own); a constant ``uirevision`` per figure keeps a user's zoom across redraws.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+
+from gru_viz.records import BoundedSeries, ProbeResult, ProbeSnapshots
+
+# Okabe-Ito colours stay distinguishable under the common colour-vision deficiencies.
+MODEL_COLORS = {"gru": "#0072B2", "rnn": "#E69F00", "lstm": "#009E73"}
+MODEL_TITLES = {"gru": "GRU", "rnn": "RNN (tanh)", "lstm": "LSTM"}
+# The remaining Okabe-Ito colours, for input channels, so they never look like a model.
+CHANNEL_COLORS = ("#CC79A7", "#56B4E9", "#D55E00")
+# A mid grey reads on both Streamlit's light and dark backgrounds.
+NEUTRAL = "#8c8c8c"
+# Gate subplot titles follow PyTorch's equations: h' = (1 − z)⊙n + z⊙h and
+# n = tanh(W_in x + b_in + r⊙(W_hn h + b_hn)), so z ≈ 1 keeps and r ≈ 0 ignores the old state.
+GATES = {"gru": ("z", "r"), "lstm": ("i", "f", "o")}
+GATE_LABELS = {
+    "z": "update gate z (1 = keep old state)",
+    "r": "reset gate r (0 = candidate ignores old state)",
+    "i": "input gate i (1 = write candidate)",
+    "f": "forget gate f (1 = keep cell)",
+    "o": "output gate o (1 = expose cell)",
+}
+GATE_SYMBOLS = {"z": "circle", "r": "x", "i": "triangle-up", "f": "square", "o": "diamond"}
+NO_GATES_NOTE = (
+    "The vanilla RNN has no gates: every step rewrites its whole state,<br>"
+    "h_t = tanh(W_ih x_t + b_ih + W_hh h_{t−1} + b_hh)."
+)
+# The block whose σ_max the probe tracks (GRU/LSTM: the one feeding the candidate).
+RECURRENT_BLOCKS = {"gru": "W_hn", "rnn": "W_hh", "lstm": "W_hg"}
+GRAD_H_NOTE = "loss is read at the end → gradient must travel back to early steps"
+HEIGHT = 340
+ROW_HEIGHT = 290  # per row of a multi-row heatmap grid
+MARGIN = dict(l=60, r=20, t=40, b=45)
+LEGEND = dict(orientation="h", x=0, xanchor="left", y=1.02, yanchor="bottom")
+DASHED = dict(color=NEUTRAL, dash="dash", width=1.5)
+SMALL = dict(size=11)
+NOTE = dict(xref="paper", yref="paper", showarrow=False)  # text placed relative to the plot
+
+
+def _title(kind: str) -> str:
+    return MODEL_TITLES.get(kind, kind.upper())
+
+
+def _axis(title: str, **extra) -> dict:
+    return dict(title=dict(text=title), automargin=True, **extra)
+
+
+def _layout(revision: str, x_title: str, y_title: str, log_y: bool = False, **extra) -> dict:
+    """Layout of the single-panel charts; ``extra`` overrides (height, hovermode, shapes, ...).
+
+    A log/linear switch gets its own ``uirevision``: a zoom kept across it would be meaningless.
+    """
+    y_axis = _axis(y_title + (" (log)" if log_y else ""), type="log" if log_y else "linear")
+    layout = dict(uirevision=revision + ("-log" if log_y else ""), height=HEIGHT, margin=MARGIN)
+    layout.update(legend=LEGEND, hovermode="x unified", xaxis=_axis(x_title), yaxis=y_axis)
+    return dict(layout, **extra)
+
+
+def _hline(y: float, label: str, name: str) -> dict:
+    """A dashed full-width line, labelled on itself and in the legend.
+
+    A shape (not a trace) spans the width at any zoom, and its label follows it onto log axes,
+    where an annotation would need log10(y).
+    """
+    line = dict(type="line", xref="paper", x0=0, x1=1, yref="y", y0=y, y1=y, line=DASHED)
+    label = dict(text=label, textposition="end", yanchor="bottom", font=SMALL)
+    return dict(line, name=name, showlegend=True, label=label)
+
+
+def _cursor(x: int, xref: str = "x", yref: str = "y") -> dict:
+    line = dict(color=NEUTRAL, width=2, dash="dot")
+    return dict(type="line", xref=xref, x0=x, x1=x, yref=f"{yref} domain", y0=0, y1=1, line=line)
+
+
+def _positive(values: np.ndarray) -> np.ndarray:
+    """Zero, negative or non-finite values would break a log axis: show them as gaps."""
+    values = np.asarray(values, dtype=float)
+    with np.errstate(invalid="ignore"):
+        return np.where(np.isfinite(values) & (values > 0), values, np.nan)
+
+
+def _nanmean(values: np.ndarray, axis: int) -> np.ndarray:
+    """np.nanmean without its warning for all-padding columns (those stay NaN)."""
+    counts = np.sum(~np.isnan(values), axis=axis)
+    totals = np.nansum(values, axis=axis)
+    return np.divide(totals, counts, out=np.full(totals.shape, np.nan), where=counts > 0)
+
+
+def _moving_average(values: np.ndarray, window: int) -> np.ndarray:
+    """Trailing mean over ``window`` points (fewer at the start), so it never looks ahead."""
+    sums = np.concatenate([[0.0], np.cumsum(values)])
+    ends = np.arange(1, len(values) + 1)
+    starts = np.maximum(ends - window, 0)
+    return (sums[ends] - sums[starts]) / (ends - starts)
+
+
+def _trace(kind: str, x, y, name: str, hover: str, mode: str = "lines", **line) -> dict:
+    """A scatter trace in the model's colour (unless ``line`` says otherwise), legend-grouped."""
+    trace = dict(type="scatter", mode=mode, x=x, y=y, name=name, legendgroup=kind)
+    line = {"color": MODEL_COLORS.get(kind, NEUTRAL), **line}
+    return dict(trace, line=line, hovertemplate=hover)
+
+
+def _note_figure(text: str, uirevision: str) -> go.Figure:
+    """A figure that only says why there is nothing to draw."""
+    layout = _layout(uirevision, "", "", height=200)
+    layout["xaxis"]["visible"] = layout["yaxis"]["visible"] = False
+    layout["annotations"] = [dict(NOTE, text=text, x=0.5, y=0.5, font=dict(size=13))]
+    return go.Figure(layout=layout)
+
+
+def _grid(titles: list[list[str]], x_title: str, y_title: str) -> tuple[list[tuple], dict]:
+    """Hand-built subplots, ``titles[row][col]`` per panel (rows may be ragged), sharing x.
+
+    Returns each panel's (xaxis, yaxis) trace references in reading order, and layout entries.
+    """
+    hgap, vgap = 0.06, 0.22  # fractions of the plot area between panels
+    n_rows, n_cols = len(titles), max(len(row) for row in titles)
+    width = (1 - hgap * (n_cols - 1)) / n_cols
+    height = (1 - vgap * (n_rows - 1)) / n_rows
+    refs, layout = [], {"annotations": []}
+    for r, row in enumerate(titles):
+        top = 1 - r * (height + vgap)
+        for c, title in enumerate(row):
+            n = str(len(refs) + 1) if refs else ""  # plotly names axes x, x2, x3, ...
+            left = c * (width + hgap)
+            x_axis = _axis(x_title if r == n_rows - 1 else "", domain=[left, left + width])
+            layout[f"xaxis{n}"] = dict(x_axis, anchor=f"y{n}", **({"matches": "x"} if n else {}))
+            y_axis = _axis(y_title if c == 0 else "", domain=[top - height, top])
+            layout[f"yaxis{n}"] = dict(y_axis, anchor=f"x{n}")
+            title_at = dict(x=left + width / 2, y=top, xanchor="center", yanchor="bottom")
+            layout["annotations"].append(dict(NOTE, text=title, font=dict(size=13), **title_at))
+            refs.append((f"x{n}", f"y{n}"))
+    return refs, layout
+
+
+def _heatmaps(panels: list, scale: dict, colorbar: str, revision: str, cursor, y_title: str):
+    """Row×time heatmaps on one shared colour axis; panels[row] = [(title, symbol, z), ...]."""
+    refs, layout = _grid([[cell[0] for cell in row] for row in panels], "time step t", y_title)
+    data = []
+    cells = [cell for row in panels for cell in row]
+    for (x, y), (title, symbol, z) in zip(refs, cells, strict=True):
+        hover = f"{title}<br>t=%{{x}}, {y_title} %{{y}}<br>{symbol} = %{{z:.3f}}<extra></extra>"
+        # Contiguous, so the (transposed) array serialises as one binary block.
+        heatmap = dict(type="heatmap", z=np.ascontiguousarray(z), xaxis=x, yaxis=y)
+        data.append(dict(heatmap, coloraxis="coloraxis", hoverongaps=False, hovertemplate=hover))
+    coloraxis = dict(scale, colorbar=dict(title=dict(text=colorbar), thickness=12))
+    height = HEIGHT if len(panels) == 1 else 40 + ROW_HEIGHT * len(panels)
+    layout.update(uirevision=revision, coloraxis=coloraxis, hovermode="closest", height=height)
+    layout["margin"] = dict(MARGIN, t=30 + 15 * max(cell[0].count("<br>") for cell in cells))
+    if cursor is not None:
+        layout["shapes"] = [_cursor(cursor, x, y) for x, y in refs]
+    return go.Figure(data=data, layout=layout)
+
+
+def loss_figure(
+    histories: dict[str, BoundedSeries], baseline: float, baseline_note: str, log_y: bool = False
+) -> go.Figure:
+    """Training loss per step for each model, its moving average and the trivial baseline."""
+    data = []
+    for kind, history in histories.items():
+        steps, loss = history.array("step"), history.array("loss")
+        shown = _positive(loss) if log_y else loss
+        raw = _trace(kind, steps, shown, f"{_title(kind)} (each step)", "loss %{y:.4g}", width=1)
+        data.append(dict(raw, opacity=0.3, showlegend=False))
+        window = int(np.clip(len(loss) // 20, 1, 50))
+        average = _moving_average(shown, window) if len(loss) else shown
+        name = f"{_title(kind)} (mean of last {window})"
+        data.append(_trace(kind, steps, average, name, "mean %{y:.4g}", width=2.5))
+    layout = _layout("loss", "training step", "loss", log_y)
+    label = f"baseline {baseline:.3g}: {baseline_note}"
+    layout["shapes"] = [_hline(baseline, label, f"trivial baseline {baseline:.3g}")]
+    return go.Figure(data=data, layout=layout)
+
+
+def hidden_state_figure(
+    probes: dict[str, ProbeResult], sample: int, layer: int = -1, cursor: int | None = None
+) -> go.Figure:
+    """Hidden state h as unit×time heatmaps, one panel per model, colours fixed to [-1, 1]."""
+    if not probes:
+        return _note_figure("No model to show.", "hidden_state")
+    # traces are (layers, samples, T, H); a heatmap row is a unit, so transpose to (H, T).
+    row = [
+        (f"{_title(k)} hidden state h", "h", p.traces["h"][layer, sample].T)
+        for k, p in probes.items()
+    ]
+    scale = dict(cmin=-1, cmax=1, cmid=0, colorscale="RdBu_r")
+    return _heatmaps([row], scale, "h value", "hidden_state", cursor, "hidden unit")
+
+
+def gate_figure(
+    probes: dict[str, ProbeResult], sample: int, layer: int = -1, cursor: int | None = None
+) -> go.Figure:
+    """GRU z and r (and LSTM i, f, o) as unit×time heatmaps on one [0, 1] colour axis."""
+    # Three panels a row leave too little width for a one-line title: break before the meaning.
+    wrap = "<br>(" if "lstm" in probes else " ("
+    panels = []
+    for kind in (k for k in probes if k in GATES):
+        row = []
+        for gate in GATES[kind]:
+            title = f"{_title(kind)} {GATE_LABELS[gate].replace(' (', wrap)}"
+            row.append((title, gate, probes[kind].traces[gate][layer, sample].T))
+        panels.append(row)
+    if not panels:
+        return _note_figure(NO_GATES_NOTE, "gates")
+    scale = dict(cmin=0, cmax=1, colorscale="Viridis")
+    return _heatmaps(panels, scale, "gate: 0 → 1", "gates", cursor, "hidden unit")
+
+
+def grad_h_figure(
+    probes: dict[str, ProbeResult],
+    snapshots: dict[str, ProbeSnapshots],
+    sample: int | None = None,
+    cursor: int | None = None,
+    *,
+    note: str = GRAD_H_NOTE,
+) -> go.Figure:
+    """‖∂L/∂h_t‖ against t on a log axis: now (solid), at initialisation (dotted), in between.
+
+    sample None averages over the probe samples; ``note`` says where the task reads the loss.
+    """
+
+    def norms(result: ProbeResult) -> np.ndarray:
+        last_layer = result.grad_h_norm[-1]
+        return _positive(_nanmean(last_layer, 0) if sample is None else last_layer[sample])
+
+    data = []
+    hover = "%{fullData.name}: %{y:.3g}<extra></extra>"
+    for kind, probe in probes.items():
+        history = snapshots.get(kind) or ProbeSnapshots()
+        pairs = zip(history.steps, history.results, strict=True)
+        earlier = [(step, result) for step, result in pairs if step < probe.step]
+        if earlier:
+            step, first = earlier[0]
+            name = f"{_title(kind)} at step {step}"
+            data.append(_trace(kind, None, norms(first), name, hover, width=2, dash="dot"))
+            # A few faint in-between probes show the trend without burying the two that matter.
+            between = earlier[1:]
+            for index in np.linspace(0, len(between) - 1, min(3, len(between))).astype(int):
+                step, result = between[index]
+                name = f"{_title(kind)} at step {step}"
+                faint = _trace(kind, None, norms(result), name, hover, width=1)
+                data.append(dict(faint, showlegend=False, opacity=0.3))
+        name = f"{_title(kind)} now (step {probe.step})"
+        data.append(_trace(kind, None, norms(probe), name, hover, width=3.5))
+    which = "mean over probe samples" if sample is None else f"probe sample {sample}"
+    legend = f"solid: now · dotted: initialisation · faint: in between · {which}"
+    # Bottom right: the curves rise towards the last step, so that corner stays empty.
+    place = dict(x=1, y=0.02, xanchor="right", yanchor="bottom", align="right", font=SMALL)
+    layout = _layout("grad_h", "time step t", "‖∂L/∂h_t‖", log_y=True)
+    layout["yaxis"]["exponentformat"] = "power"
+    layout["annotations"] = [dict(NOTE, text=f"{note}<br>{legend}", **place)]
+    if cursor is not None:
+        layout["shapes"] = [_cursor(cursor)]
+    return go.Figure(data=data, layout=layout)
+
+
+def grad_norm_figure(
+    histories: dict[str, BoundedSeries], clip: float | None, log_y: bool = True
+) -> go.Figure:
+    """Total gradient norm before clipping, per training step, with the clipping threshold."""
+    data = []
+    for kind, history in histories.items():
+        norm = history.array("grad_norm")
+        shown = _positive(norm) if log_y else norm
+        steps, hover = history.array("step"), "‖g‖ = %{y:.3g}"
+        data.append(_trace(kind, steps, shown, _title(kind), hover, width=1.5))
+    layout = _layout("grad_norm", "training step", "total gradient norm, before clipping", log_y)
+    if clip is not None:
+        layout["shapes"] = [_hline(clip, f"clip at {clip:g}", f"clip at {clip:g}")]
+    return go.Figure(data=data, layout=layout)
+
+
+def prediction_figure(
+    predictions: dict[str, np.ndarray],
+    target: np.ndarray,
+    loss_mask: np.ndarray,
+    valid: np.ndarray,
+    loss_kind: str,
+    sample: int,
+    cursor: int | None = None,
+) -> go.Figure:
+    """One probe sequence. mse: the target at scored steps and each model's output at every
+    valid step. ce: the probability each model gives the correct symbol, against chance.
+    """
+    valid_row = np.asarray(valid[sample], dtype=bool)
+    scored = np.flatnonzero(np.asarray(loss_mask[sample], dtype=bool) & valid_row)
+    steps = np.arange(valid_row.size)
+    data, shapes = [], []
+    if loss_kind == "ce":
+        symbols = np.asarray(target[sample])[scored].astype(int)
+        for kind, prediction in predictions.items():
+            probability = prediction[sample, scored, symbols]
+            name, hover = f"{_title(kind)}: P(correct symbol)", "P(symbol %{customdata}) = %{y:.2f}"
+            trace = _trace(kind, scored, probability, name, hover, "lines+markers")
+            data.append(dict(trace, customdata=symbols))
+        classes = next(iter(predictions.values())).shape[-1] if predictions else 2
+        shapes.append(_hline(1 / classes, f"chance 1/{classes}", f"chance 1/{classes}"))
+        y_title, y_range = "probability of the correct symbol", [0, 1.05]
+    else:
+        wanted = np.asarray(target[sample])[scored, 0]
+        crosses = dict(color=NEUTRAL, symbol="x", size=11)
+        data.append(dict(type="scatter", mode="markers", x=scored, y=wanted, marker=crosses))
+        data[-1].update(name="target (scored steps)", hovertemplate="target %{y:.3f}")
+        # One trace per model: markers only where the output is scored, a line everywhere.
+        marker = dict(size=np.where(np.isin(steps, scored), 8, 0))
+        for kind, prediction in predictions.items():
+            output = np.where(valid_row, prediction[sample, :, 0], np.nan)
+            trace = _trace(kind, steps, output, f"{_title(kind)} output", "%{y:.3f}", width=2)
+            data.append(dict(trace, mode="lines+markers", marker=marker))
+        y_title, y_range = "value (first output)", None
+    if cursor is not None:
+        shapes.append(_cursor(cursor))
+    layout = _layout("prediction", "time step t", y_title, shapes=shapes)
+    # The whole sequence stays in view (ce scores only the last steps), aligned with the cursor.
+    layout["xaxis"]["range"] = [-1, valid_row.size]
+    if y_range:
+        layout["yaxis"]["range"] = y_range
+    return go.Figure(data=data, layout=layout)
+
+
+def sigma_figure(probe_series: dict[str, BoundedSeries]) -> go.Figure:
+    """Largest singular value of each model's tracked recurrent block over training."""
+    data = []
+    for kind, series in probe_series.items():
+        block = RECURRENT_BLOCKS.get(kind, "W_hh")
+        x, y = series.array("step"), series.array("sigma_max")
+        name, hover = f"{_title(kind)} σ_max({block})", f"σ_max({block}) = %{{y:.3f}}"
+        data.append(_trace(kind, x, y, name, hover, "lines+markers", width=2))
+    shapes = [_hline(1.0, "σ = 1", "σ = 1")]
+    layout = _layout("sigma", "training step", "largest singular value σ_max", shapes=shapes)
+    return go.Figure(data=data, layout=layout)
+
+
+def saturation_figure(probes: dict[str, ProbeResult], threshold: float = 0.1) -> go.Figure:
+    """Per unit: fraction of time a gate is nearly closed (x) against nearly open (y).
+
+    After Karpathy, Johnson & Fei-Fei (2015): units near the diagonal x + y = 1 act as switches;
+    near the origin they stay in between. Last layer, every probe sample and step.
+    """
+    low_text, high_text = f"below {threshold:g}", f"above {1 - threshold:g}"
+    data = []
+    for kind, probe in probes.items():
+        for gate in GATES.get(kind, ()):
+            values = probe.traces[gate][-1]  # (samples, T, H); NaN on padding
+            seen = np.sum(~np.isnan(values), axis=(0, 1)).clip(min=1)
+            with np.errstate(invalid="ignore"):  # NaN compares False: padding counts as neither
+                low = np.sum(values < threshold, axis=(0, 1)) / seen
+                high = np.sum(values > 1 - threshold, axis=(0, 1)) / seen
+            name = f"{_title(kind)} {GATE_LABELS[gate].split(' (')[0]}"
+            hover = f"{name}, unit %{{customdata}}<br>{low_text}: %{{x:.0%}}<br>{high_text}: "
+            points = _trace(kind, low, high, name, hover + "%{y:.0%}<extra></extra>", "markers")
+            marker = dict(color=points["line"]["color"], symbol=GATE_SYMBOLS[gate], size=9)
+            data.append(dict(points, marker=marker, opacity=0.8, customdata=np.arange(low.size)))
+    if not data:
+        return _note_figure(NO_GATES_NOTE, "saturation")
+    x_title = f"fraction of steps with gate < {threshold:g} (closed)"
+    y_title = f"fraction of steps with gate > {1 - threshold:g} (open)"
+    layout = _layout("saturation", x_title, y_title, height=380, hovermode="closest")
+    layout["xaxis"]["range"] = layout["yaxis"]["range"] = [-0.03, 1.03]
+    label = dict(text="x + y = 1: always saturated", textposition="middle", font=SMALL)
+    layout["shapes"] = [dict(type="line", x0=0, y0=1, x1=1, y1=0, line=DASHED, label=label)]
+    return go.Figure(data=data, layout=layout)
+
+
+def input_figure(
+    x: np.ndarray,
+    input_names: tuple[str, ...],
+    sample: int,
+    valid: np.ndarray,
+    cursor: int | None = None,
+) -> go.Figure:
+    """The probe sequence's inputs: lines for up to 3 channels, a channel×time heatmap beyond."""
+    valid_row = np.asarray(valid[sample], dtype=bool)
+    values = np.where(valid_row[:, None], np.asarray(x[sample], dtype=float), np.nan)  # (T, C)
+    if values.shape[1] > 3:
+        panels = [[("inputs", "input", values.T)]]
+        figure = _heatmaps(panels, dict(colorscale="Cividis"), "input", "inputs", cursor, "channel")
+        figure.data[0].y = list(input_names)
+        return figure
+    data = []
+    for channel, name in enumerate(input_names):
+        color = CHANNEL_COLORS[channel % len(CHANNEL_COLORS)]
+        hover = f"{name}: %{{y:.3f}}"
+        trace = _trace(name, None, values[:, channel], name, hover, width=1.5, color=color)
+        data.append(dict(trace, mode="lines+markers", marker=dict(size=4)))
+    shapes = [_cursor(cursor)] if cursor is not None else []
+    layout = _layout("inputs", "time step t", "input value", height=260, shapes=shapes)
+    return go.Figure(data=data, layout=layout)

@@ -1,0 +1,361 @@
+"""Export the current run as one self-contained PyTorch script a student can read and run.
+
+``standalone_script(cfg)`` returns the source of a script that needs only torch: the task's
+generator copied from ``gru_viz.tasks`` (so the batches are bit-identical), the models built
+from the same seeds in the same order, and the trainer's optimizer, loss and clipping rule
+written out in plain PyTorch. On CPU with the same torch version it prints the same losses as
+``Trainer(cfg)``; ``tests/test_standalone.py`` holds it to that.
+"""
+
+from __future__ import annotations
+
+import builtins
+import dis
+import inspect
+import json
+import string
+import textwrap
+import types
+
+import torch
+
+from gru_viz import tasks as tasks_module
+from gru_viz.config import FIELDS, RunConfig
+from gru_viz.trainer import SEED_OFFSET
+
+# Globals the copied task code may use that the script's own imports provide.
+_SCRIPT_IMPORTS = frozenset({"torch", "F", "math", "dataclass"})
+# Settings that only steer the app's probe plots; the script lists them but never reads them.
+_APP_ONLY = frozenset({"probe_every", "probe_samples"})
+_ANNOTATION = {int: "int", float: "float", str: "str", tuple: "tuple[str, ...]"}
+
+_EQUATIONS = {
+    "gru": """\
+# GRU (PyTorch's convention; rows of W and b are stacked [r | z | n]):
+#   r = σ(W_ir x + b_ir + W_hr h + b_hr)            reset gate
+#   z = σ(W_iz x + b_iz + W_hz h + b_hz)            update gate
+#   n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))   candidate
+#   h' = (1 − z) ⊙ n + z ⊙ h
+# z ≈ 1 keeps the old state; r ≈ 0 makes the candidate ignore it. Cho et al. (2014) apply r
+# to h before multiplying by W_hn; PyTorch (and cuDNN) apply it after, as written here.""",
+    "rnn": """\
+# Vanilla RNN: h' = tanh(W_ih x + b_ih + W_hh h + b_hh)""",
+    "lstm": """\
+# LSTM (rows [i | f | g | o]): i, f, o = σ(W_i* x + b_i* + W_h* h + b_h*),
+#   g = tanh(W_ig x + b_ig + W_hg h + b_hg), c' = f ⊙ c + i ⊙ g, h' = o ⊙ tanh(c')""",
+}
+
+_LOSSES = {
+    "mse": '''\
+def loss_fn(pred: torch.Tensor, batch: Batch) -> torch.Tensor:
+    """Mean squared error averaged over the scored steps (batch.loss_mask) only."""
+    per_step = ((pred - batch.target) ** 2).mean(dim=-1)  # (B, T)
+    per_step = torch.where(batch.loss_mask, per_step, torch.zeros_like(per_step))
+    return per_step.sum() / batch.loss_mask.sum().clamp(min=1)''',
+    "ce": '''\
+def loss_fn(pred: torch.Tensor, batch: Batch) -> torch.Tensor:
+    """Cross-entropy averaged over the scored steps (batch.loss_mask) only."""
+    # cross_entropy wants the classes on dim 1: (B, T, classes) -> (B, classes, T)
+    per_step = F.cross_entropy(pred.transpose(1, 2), batch.target, reduction="none")
+    per_step = torch.where(batch.loss_mask, per_step, torch.zeros_like(per_step))
+    return per_step.sum() / batch.loss_mask.sum().clamp(min=1)''',
+}
+
+# string.Template ($name) because the script's own f-strings are full of braces.
+_TEMPLATE = string.Template('''\
+"""$title, as one plain PyTorch script (exported from the gru-viz dashboard).
+
+It repeats the dashboard's run exactly: the same batches (same seed, same random draws), the same
+initial weights, the same optimizer, loss and gradient clipping. On a CPU with the same PyTorch
+version it prints the same losses as the app. Needs only Python 3.10+ and torch.
+
+Run:
+    python $filename                          # $steps steps, print the losses
+    python $filename --steps 2000 --out run.pt   # also save the weights
+
+Settings:
+$settings
+$note
+The app also replays a fixed probe batch now and then to draw the gates and gradients; that
+never touches training, so it is left out here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from dataclasses import dataclass
+
+import torch
+${import_f}from torch import nn
+
+# The app trains on one thread; summing in another order on several threads could change the
+# last digits of a result.
+torch.set_num_threads(1)
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """The dashboard's settings for this run; the task code below reads them from ``cfg``."""
+
+$fields
+
+$total_len
+
+
+cfg = RunConfig()
+
+
+# -- Data: copied verbatim from gru_viz/tasks.py -------------------------------------------
+# A batch is drawn from one torch.Generator seeded with cfg.seed, so the n-th batch is the same
+# on every run. Every model trains on the same batch at each step.
+
+
+$task_code
+
+
+# -- Loss ------------------------------------------------------------------------------------
+
+
+$loss
+
+
+# -- Models ----------------------------------------------------------------------------------
+$equations
+
+RNN_CLASSES = {"gru": nn.GRU, "rnn": nn.RNN, "lstm": nn.LSTM}
+INPUT_SIZE = $input_size  # $input_names
+OUTPUT_SIZE = $output_size
+# Each model gets its own seed, cfg.seed * 1000 + a fixed offset per kind, so adding a model to
+# the comparison never changes the others' initial weights.
+MODEL_SEEDS = $model_seeds
+
+
+class SequenceModel(nn.Module):
+    """A recurrent stack plus a linear readout applied at every time step."""
+
+    def __init__(self, kind: str):
+        super().__init__()
+        # Built in this order (recurrent stack, then readout) so the weights drawn from the
+        # seed land in the same tensors as in the app.
+        self.rnn = RNN_CLASSES[kind](INPUT_SIZE, cfg.hidden_size, cfg.num_layers, batch_first=True)
+        self.readout = nn.Linear(cfg.hidden_size, OUTPUT_SIZE)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, T, INPUT_SIZE) -> (B, T, OUTPUT_SIZE): a prediction at every step."""
+        states, _ = self.rnn(x)  # (B, T, hidden): the top layer's h at every step
+        return self.readout(states)
+
+
+def build_model(kind: str) -> SequenceModel:
+    torch.manual_seed(MODEL_SEEDS[kind])  # PyTorch's default init draws from the global RNG
+    return SequenceModel(kind)
+
+
+def make_optimizer(model: nn.Module) -> torch.optim.Optimizer:
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(model.parameters(), lr=cfg.lr)
+    return torch.optim.Adam(model.parameters(), lr=cfg.lr)
+
+
+# -- Training --------------------------------------------------------------------------------
+
+
+def grad_norm(params: list[nn.Parameter]) -> float:
+    """L2 norm of all gradients taken together, as if they were one long vector."""
+    squares = (torch.stack([p.grad.norm() for p in params]) ** 2).tolist()
+    return math.sqrt(sum(squares))
+
+
+def train_step(model: SequenceModel, optimizer: torch.optim.Optimizer, batch: Batch):
+    """One update. Returns the loss before it, or None if training diverged (then stop)."""
+    params = list(model.parameters())
+    optimizer.zero_grad(set_to_none=True)
+    loss = loss_fn(model(batch.x), batch)
+    loss.backward()
+    total = grad_norm(params)
+    loss_value = float(loss.detach())
+    if not (math.isfinite(loss_value) and math.isfinite(total)):
+        return None  # NaN/inf: updating would ruin the weights, so keep the last good ones
+    # Clipping: if the whole gradient is longer than cfg.clip, shrink it to that length. This,
+    # not gating, is what stops exploding gradients. cfg.clip = 0 turns it off.
+    if cfg.clip > 0 and total > cfg.clip:
+        for p in params:
+            p.grad.mul_(cfg.clip / (total + 1e-6))
+    before = [p.detach().clone() for p in params]
+    optimizer.step()
+    if not all(bool(torch.isfinite(p).all()) for p in params):
+        with torch.no_grad():  # the update itself overflowed: undo it
+            for p, old in zip(params, before, strict=True):
+                p.copy_(old)
+        return None
+    return loss_value
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=$steps, help="training steps")
+    parser.add_argument("--out", help="save each model's weights to this file (torch.save)")
+    parser.add_argument("--digits", type=int, default=6, help="decimals printed for each loss")
+    args = parser.parse_args()
+
+    models = {kind: build_model(kind) for kind in cfg.models}
+    optimizers = {kind: make_optimizer(model) for kind, model in models.items()}
+    losses: dict[str, list[tuple[int, float]]] = {kind: [] for kind in cfg.models}
+    active = list(cfg.models)
+    generator = torch.Generator().manual_seed(cfg.seed)
+    for step in range(1, args.steps + 1):
+        if not active:
+            break
+        batch = $generate(cfg, cfg.batch_size, generator)
+        for kind in list(active):  # the same batch for every model, in the app's order
+            loss = train_step(models[kind], optimizers[kind], batch)
+            if loss is None:
+                active.remove(kind)
+                print(f"step {step} {kind} stopped: loss or weights became NaN/inf")
+                continue
+            losses[kind].append((step, loss))
+            if step <= 20 or step % 50 == 0:
+                print(f"step {step} {kind} loss {loss:.{args.digits}f}")
+
+    for kind in cfg.models:
+        if losses[kind]:
+            step, loss = losses[kind][-1]
+            print(f"final {kind} loss {loss:.{args.digits}f} (step {step})")
+    if args.out:
+        # rnn loads into a plain nn.GRU / nn.RNN / nn.LSTM(batch_first=True), readout into an
+        # nn.Linear, e.g. nn.GRU(INPUT_SIZE, cfg.hidden_size, cfg.num_layers,
+        # batch_first=True).load_state_dict(saved["gru"]["rnn"]).
+        saved = {
+            kind: {
+                "rnn": model.rnn.state_dict(),
+                "readout": model.readout.state_dict(),
+                "losses": losses[kind],
+            }
+            for kind, model in models.items()
+        }
+        saved["config"] = dict(vars(cfg))
+        torch.save(saved, args.out)
+        print(f"saved {args.out}")
+
+
+if __name__ == "__main__":
+    main()
+''')
+
+
+def script_filename(cfg: RunConfig) -> str:
+    """A suggested file name for the exported script."""
+    return f"gru_viz_{cfg.task}_seed{cfg.seed}.py"
+
+
+def _global_names(code: types.CodeType) -> set[str]:
+    """Global names a function loads, including in nested code (comprehensions, lambdas)."""
+    names = {ins.argval for ins in dis.get_instructions(code) if ins.opname == "LOAD_GLOBAL"}
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names |= _global_names(const)
+    return names
+
+
+def _literal(value: object) -> str:
+    """A Python literal in the script's style: double quotes, like the rest of the code."""
+    if isinstance(value, str):
+        return json.dumps(value)  # the validated choices are plain ASCII words
+    if isinstance(value, tuple):
+        items = ", ".join(_literal(v) for v in value)
+        return f"({items},)" if len(value) == 1 else f"({items})"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_literal(k)}: {_literal(v)}" for k, v in value.items()) + "}"
+    return repr(value)
+
+
+def _task_code(generate) -> tuple[str, set[str]]:
+    """Source of the task's generator and everything in gru_viz.tasks it calls, in file order,
+    plus the module names (torch, F, math) that code uses.
+
+    Dependencies are found from the bytecode rather than listed by hand, so a helper added to
+    tasks.py later is copied too, and a global the script cannot provide fails here, loudly,
+    instead of in the student's terminal.
+    """
+    namespace = vars(tasks_module)
+    found: dict[str, object] = {}
+    imports: set[str] = set()
+    todo = [generate]
+    while todo:
+        obj = todo.pop()
+        if obj.__name__ in found:
+            continue
+        found[obj.__name__] = obj
+        if not inspect.isfunction(obj):
+            continue  # Batch: a plain dataclass, no code of its own to follow
+        for name in sorted(_global_names(obj.__code__)):
+            value = namespace.get(name)
+            if name in _SCRIPT_IMPORTS:
+                imports.add(name)
+            elif value is None and hasattr(builtins, name):
+                continue
+            elif getattr(value, "__module__", None) == tasks_module.__name__ and (
+                inspect.isfunction(value) or inspect.isclass(value)
+            ):
+                todo.append(value)
+            else:
+                raise ValueError(f"task code uses {name!r}, which the exported script lacks")
+    found.setdefault("Batch", tasks_module.Batch)  # the loss annotations name it
+    ordered = sorted(found.values(), key=lambda obj: inspect.getsourcelines(obj)[1])
+    return "\n\n\n".join(inspect.getsource(obj).rstrip() for obj in ordered), imports
+
+
+def _docstring_safe(text: str) -> str:
+    """Text that cannot end the docstring early or break compilation (quotes, NULs, ...)."""
+    text = "".join(ch if ch.isprintable() or ch == "\n" else " " for ch in text)
+    return text.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def standalone_script(cfg: RunConfig, steps: int = 500, note: str = "") -> str:
+    """Source of one torch-only script that reproduces ``Trainer(cfg)``'s losses.
+
+    ``note`` goes into the header, e.g. to say an intervention was active in the app (the
+    script always trains the plain fused modules, as the trainer does by default). Write the
+    result with ``encoding="utf-8"``: the equations use σ and ⊙.
+    """
+    task = tasks_module.get_task(cfg.task)
+    # The input width is what the generator produces; a throwaway generator leaves no trace.
+    input_size = task.generate(cfg, 1, torch.Generator().manual_seed(0)).x.shape[-1]
+    task_code, task_imports = _task_code(task.generate)
+    uses_f = "F" in task_imports or task.loss_kind == "ce"
+    values = cfg.as_dict()
+    width = max(len(name) for name in values)
+    settings = "\n".join(
+        f"    {name:<{width}}  {', '.join(v) if isinstance(v, tuple) else v}"
+        for name, v in values.items()
+    )
+    fields = "\n".join(
+        f"    {f.name}: {_ANNOTATION[f.kind]} = {_literal(values[f.name])}"
+        + ("  # app plots only" if f.name in _APP_ONLY else "")
+        for f in FIELDS
+    )
+    total_len = textwrap.indent(
+        textwrap.dedent(inspect.getsource(RunConfig.total_len.fget)), "    "
+    )
+    note_text = f"\nNote: {_docstring_safe(note.strip())}\n" if note.strip() else ""
+    seeds = {kind: cfg.seed * 1000 + SEED_OFFSET[kind] for kind in cfg.models}
+    kinds = ["gru"] + [kind for kind in cfg.models if kind != "gru"]
+    return _TEMPLATE.substitute(
+        title=task.title,
+        filename=script_filename(cfg),
+        steps=int(steps),
+        settings=settings,
+        note=note_text,
+        import_f="import torch.nn.functional as F\n" if uses_f else "",
+        fields=fields,
+        total_len=total_len.rstrip(),
+        task_code=task_code,
+        loss=_LOSSES[task.loss_kind],
+        equations="\n".join(_EQUATIONS[kind] for kind in kinds),
+        input_size=input_size,
+        input_names=", ".join(task.input_names(cfg)),
+        output_size=task.output_size(cfg),
+        model_seeds=_literal(seeds),
+        generate=task.generate.__name__,
+    )

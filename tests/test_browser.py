@@ -1,0 +1,102 @@
+"""The real thing: ``streamlit run app.py`` on loopback, driven by headless Chromium.
+
+Saves screenshots to ``$GRU_VIZ_SCREENSHOTS`` (default: a pytest temp folder); the README's come
+from ``GRU_VIZ_SCREENSHOTS=assets python -m pytest tests/test_browser.py``.
+Prints the cold-start and Play-to-update times it measured (targets: 5 s and 1 s).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest_browser import CHROMIUM, CHROMIUM_ARGS, chromium_available, streamlit_server
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not chromium_available() and not os.environ.get("GRU_VIZ_REQUIRE_BROWSER"),
+        reason=f"no Chromium at {CHROMIUM} (apt-get install chromium)",
+    ),
+]
+
+CHART = '[data-testid="stPlotlyChart"] .js-plotly-plot'
+RUNNING_DONE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+# Plotly keeps the drawn figure on the chart's element: count the loss chart's points.
+LOSS_POINTS = f"""() => {{
+    const charts = document.querySelectorAll('{CHART}');
+    if (!charts.length || !charts[0].data) return 0;
+    return Math.max(0, ...charts[0]._fullData.map(t => (t.x || []).length));
+}}"""
+
+
+def step_counter(page) -> int:
+    metric = page.locator('[data-testid="stMetric"]', has_text="Training step")
+    return int(metric.locator('[data-testid="stMetricValue"]').inner_text().replace(",", ""))
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory) -> Path:
+    folder = Path(os.environ.get("GRU_VIZ_SCREENSHOTS") or tmp_path_factory.mktemp("shots"))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def test_play_trains_and_every_chart_draws(shots: Path, capsys):
+    expect = playwright_api.expect
+    with streamlit_server() as (url, server_seconds), playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        page = browser.new_page(viewport={"width": 1600, "height": 1200})
+        started = time.perf_counter()
+        page.goto(url)
+        page.locator(CHART).first.wait_for(state="visible", timeout=60_000)
+        cold_start = time.perf_counter() - started
+        expect(page.locator(CHART)).to_have_count(7, timeout=30_000)
+        page.wait_for_selector(RUNNING_DONE, timeout=30_000)
+        assert step_counter(page) == 0
+        page.screenshot(path=shots / "dashboard-initial.png", full_page=True)
+
+        play = page.locator('[data-testid="stButton"] button:visible', has_text="Play")
+        clicked = time.perf_counter()
+        play.click()
+        page.wait_for_function(f"({LOSS_POINTS})() > 0", timeout=30_000)
+        play_to_update = time.perf_counter() - clicked
+
+        # Let the class watch for a while: the counter must keep growing tick after tick.
+        seen = [step_counter(page)]
+        deadline = time.time() + 60
+        while (len(seen) < 4 or seen[-1] < 150) and time.time() < deadline:
+            page.wait_for_timeout(1500)
+            seen.append(step_counter(page))
+        assert seen[-1] > seen[0] > 0, seen
+        page.screenshot(path=shots / "dashboard-training.png", full_page=True)
+
+        page.locator('[data-testid="stButton"] button:visible', has_text="Pause").click()
+        expect(
+            page.locator('[data-testid="stButton"] button:visible', has_text="Play")
+        ).to_be_visible(timeout=15_000)
+        page.wait_for_selector(RUNNING_DONE, timeout=30_000)
+        paused_at = step_counter(page)
+        page.wait_for_timeout(2500)
+        assert step_counter(page) == paused_at  # paused really stops training
+        assert page.locator('[data-testid="stException"]').count() == 0
+        for index in range(7):  # every chart (the input one sits in an expander) has data
+            count = page.evaluate(
+                f"() => document.querySelectorAll('{CHART}')[{index}].data.length"
+            )
+            assert count > 0, f"chart {index} drew nothing"
+        page.screenshot(path=shots / "dashboard-paused.png", full_page=True)
+        page.locator(CHART).nth(4).screenshot(path=shots / "hidden-states.png")
+        page.locator(CHART).nth(5).screenshot(path=shots / "gates.png")
+        browser.close()
+    with capsys.disabled():
+        print(
+            f"\n[browser] server ready in {server_seconds:.1f} s; cold start to first chart "
+            f"{cold_start:.2f} s (target < 5 s); Play to first updated chart "
+            f"{play_to_update:.2f} s (target < 1 s); steps seen {seen}; shots in {shots}"
+        )

@@ -1,0 +1,359 @@
+"""Figure builders and the HTML report, checked against the records of small real runs.
+
+Each trainer here builds and trains in well under a second (8 hidden units, 12 steps).
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import json
+from pathlib import Path
+
+import numpy as np
+import plotly.graph_objects as go
+import plotly.offline
+import pytest
+
+from gru_viz import plots
+from gru_viz.config import RunConfig
+from gru_viz.report import build_report, write_report
+from gru_viz.trainer import Trainer
+
+SMALL = RunConfig(seq_len=12, hidden_size=8, batch_size=8, probe_samples=3)
+PACKAGE = Path(__file__).resolve().parent.parent / "gru_viz"
+
+
+def trained(steps: int = 40, **changes) -> Trainer:
+    trainer = Trainer(SMALL.replace(**changes))
+    trainer.step(steps)  # probes at steps 0, 20 and 40
+    return trainer
+
+
+@pytest.fixture(scope="module")
+def adding() -> Trainer:
+    return trained()
+
+
+@pytest.fixture(scope="module")
+def three() -> Trainer:
+    return trained(models=("gru", "rnn", "lstm"))
+
+
+@pytest.fixture(scope="module")
+def varlen() -> Trainer:
+    return trained(task="varlen")
+
+
+@pytest.fixture(scope="module")
+def copy_task() -> Trainer:
+    return trained(task="copy", seq_len=5)
+
+
+def records(trainer: Trainer) -> dict:
+    slots, batch = trainer.slots, trainer.probe_batch
+    return dict(
+        probes={k: s.latest for k, s in slots.items()},
+        histories={k: s.history for k, s in slots.items()},
+        snapshots={k: s.snapshots for k, s in slots.items()},
+        series={k: s.probe_series for k, s in slots.items()},
+        x=batch.x.numpy(),
+        target=batch.target.numpy(),
+        loss_mask=batch.loss_mask.numpy(),
+        valid=batch.valid.numpy(),
+    )
+
+
+def all_figures(trainer: Trainer, sample: int = 0, cursor: int | None = 3) -> dict[str, go.Figure]:
+    r, cfg, task = records(trainer), trainer.cfg, trainer.task
+    predictions = {k: p.prediction for k, p in r["probes"].items()}
+    return {
+        "loss": plots.loss_figure(r["histories"], task.baseline(cfg), task.baseline_note),
+        "hidden": plots.hidden_state_figure(r["probes"], sample, cursor=cursor),
+        "gate": plots.gate_figure(r["probes"], sample, cursor=cursor),
+        "grad_h": plots.grad_h_figure(r["probes"], r["snapshots"], None, cursor),
+        "grad_norm": plots.grad_norm_figure(r["histories"], cfg.clip_norm),
+        "prediction": plots.prediction_figure(
+            predictions, r["target"], r["loss_mask"], r["valid"], task.loss_kind, sample, cursor
+        ),
+        "sigma": plots.sigma_figure(r["series"]),
+        "saturation": plots.saturation_figure(r["probes"]),
+        "input": plots.input_figure(r["x"], task.input_names(cfg), sample, r["valid"], cursor),
+    }
+
+
+def groups(figure: go.Figure) -> set[str]:
+    return {trace.legendgroup for trace in figure.data if trace.legendgroup}
+
+
+def finite_or_nan_equal(actual, expected) -> None:
+    np.testing.assert_array_equal(np.asarray(actual, dtype=float), np.asarray(expected, float))
+
+
+# -- every figure --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["adding", "three", "varlen", "copy_task"])
+def test_every_figure_is_a_figure_that_serialises_and_keeps_zoom(name, request):
+    trainer = request.getfixturevalue(name)
+    figures = all_figures(trainer)
+    for key, figure in figures.items():
+        assert isinstance(figure, go.Figure), key
+        assert figure.layout.uirevision, key
+        assert json.loads(figure.to_json())["data"] is not None, key
+        assert 150 <= figure.layout.height <= 700, key
+    # The same figure built again (as on the next redraw) keeps its uirevision: zoom survives.
+    again = all_figures(trainer, sample=1, cursor=5)
+    assert {k: f.layout.uirevision for k, f in figures.items()} == {
+        k: f.layout.uirevision for k, f in again.items()
+    }
+    assert len({f.layout.uirevision for f in figures.values()}) == len(figures)
+
+
+@pytest.mark.parametrize("name", ["adding", "three"])
+def test_one_trace_group_per_model_in_the_line_charts(name, request):
+    trainer = request.getfixturevalue(name)
+    figures = all_figures(trainer)
+    models = set(trainer.cfg.models)
+    for key in ("loss", "grad_h", "grad_norm", "prediction", "sigma"):
+        assert groups(figures[key]) == models, key
+    hidden = figures["hidden"]
+    assert [t.type for t in hidden.data] == ["heatmap"] * len(models)
+
+
+# -- heatmaps ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("sample", [0, 2])
+def test_hidden_state_heatmaps_are_the_probe_states_unit_by_time(three, sample):
+    probes = records(three)["probes"]
+    figure = plots.hidden_state_figure(probes, sample)
+    for trace, (kind, probe) in zip(figure.data, probes.items(), strict=True):
+        np.testing.assert_array_equal(trace.z, probe.traces["h"][-1, sample].T)
+        assert trace.coloraxis == "coloraxis"
+        assert kind.upper()[:3] in trace.hovertemplate.upper()
+    axis = figure.layout.coloraxis
+    assert (axis.cmin, axis.cmax) == (-1, 1)
+    assert axis.colorbar.title.text == "h value"
+    # Panels share the time axis.
+    assert figure.layout.xaxis2.matches == "x" and figure.layout.xaxis3.matches == "x"
+
+
+def test_gate_heatmaps_show_each_gate_with_pytorch_semantics(three):
+    probes = records(three)["probes"]
+    figure = plots.gate_figure(probes, 1)
+    expected = [("gru", "z"), ("gru", "r"), ("lstm", "i"), ("lstm", "f"), ("lstm", "o")]
+    assert len(figure.data) == len(expected)
+    for trace, (kind, gate) in zip(figure.data, expected, strict=True):
+        np.testing.assert_array_equal(trace.z, probes[kind].traces[gate][-1, 1].T)
+        assert trace.coloraxis == "coloraxis"
+    assert (figure.layout.coloraxis.cmin, figure.layout.coloraxis.cmax) == (0, 1)
+    assert "0 → 1" in figure.layout.coloraxis.colorbar.title.text
+
+
+def test_gru_gate_titles_state_the_pytorch_meaning(adding):
+    figure = plots.gate_figure(records(adding)["probes"], 0)
+    titles = [a.text for a in figure.layout.annotations]
+    assert titles == [
+        "GRU update gate z (1 = keep old state)",
+        "GRU reset gate r (0 = candidate ignores old state)",
+    ]
+
+
+def test_an_rnn_alone_has_no_gates_and_the_figures_say_so(adding):
+    rnn_only = {"rnn": adding.slots["rnn"].latest}
+    for figure in (plots.gate_figure(rnn_only, 0), plots.saturation_figure(rnn_only)):
+        assert len(figure.data) == 0
+        assert "no gates" in figure.layout.annotations[0].text
+        json.loads(figure.to_json())
+
+
+def test_the_cursor_marks_the_same_step_on_every_panel(three):
+    probes = records(three)["probes"]
+    figure = plots.hidden_state_figure(probes, 0, cursor=7)
+    assert [(s.x0, s.x1, s.xref) for s in figure.layout.shapes] == [
+        (7, 7, "x"),
+        (7, 7, "x2"),
+        (7, 7, "x3"),
+    ]
+    assert not plots.hidden_state_figure(probes, 0).layout.shapes
+
+
+def test_padding_stays_nan_in_every_per_step_figure(varlen):
+    r = records(varlen)
+    lengths = r["valid"].sum(axis=1)
+    sample = int(np.argmin(lengths))
+    padded = ~r["valid"][sample]
+    assert padded.any(), "the varlen probe batch should hold a padded sequence"
+    figures = all_figures(varlen, sample=sample)
+    for trace in figures["hidden"].data + figures["gate"].data:
+        z = np.asarray(trace.z)
+        assert np.isnan(z[:, padded]).all() and not np.isnan(z[:, ~padded]).any()
+    for trace in figures["prediction"].data[1:] + figures["input"].data:
+        y = np.asarray(trace.y, dtype=float)
+        assert np.isnan(y[padded]).all() and not np.isnan(y[~padded]).any()
+    single = plots.grad_h_figure(r["probes"], r["snapshots"], sample)
+    assert np.isnan(np.asarray(single.data[-1].y, float)[padded]).all()
+    # NaN travels through JSON (binary float arrays) rather than turning into zeros.
+    z = json.loads(figures["hidden"].to_json())["data"][0]["z"]
+    assert z["dtype"].startswith("f")
+
+
+# -- line charts ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("log_y", [False, True])
+def test_the_loss_chart_draws_the_trivial_baseline(adding, log_y):
+    task, histories = adding.task, records(adding)["histories"]
+    baseline = task.baseline(adding.cfg)
+    figure = plots.loss_figure(histories, baseline, task.baseline_note, log_y=log_y)
+    (line,) = figure.layout.shapes
+    assert line.y0 == line.y1 == pytest.approx(baseline)
+    assert f"{baseline:.3g}" in line.name and task.baseline_note in line.label.text
+    assert figure.layout.yaxis.type == ("log" if log_y else "linear")
+    losses = [t for t in figure.data if t.name.endswith("(each step)")]
+    for trace, history in zip(losses, histories.values(), strict=True):
+        finite_or_nan_equal(trace.x, history.array("step"))
+        finite_or_nan_equal(trace.y, history.array("loss"))
+
+
+def test_the_clip_line_appears_only_when_clipping_is_on(adding):
+    histories = records(adding)["histories"]
+    clipped = plots.grad_norm_figure(histories, 1.0)
+    (line,) = clipped.layout.shapes
+    assert line.y0 == line.y1 == 1.0 and line.label.text == "clip at 1"
+    assert not plots.grad_norm_figure(histories, None).layout.shapes
+    assert clipped.layout.yaxis.type == "log"
+    assert plots.grad_norm_figure(histories, None, log_y=False).layout.yaxis.type == "linear"
+    for trace, history in zip(clipped.data, histories.values(), strict=True):
+        finite_or_nan_equal(trace.y, history.array("grad_norm"))
+
+
+def test_grad_h_compares_now_with_initialisation_on_a_log_axis(adding):
+    r = records(adding)
+    figure = plots.grad_h_figure(r["probes"], r["snapshots"])
+    assert figure.layout.yaxis.type == "log"
+    assert figure.layout.xaxis.title.text == "time step t"
+    assert figure.layout.yaxis.title.text == "‖∂L/∂h_t‖ (log)"
+    assert "travel back" in figure.layout.annotations[0].text
+    for kind, snapshots in r["snapshots"].items():
+        title = plots.MODEL_TITLES[kind]
+        by_name = {t.name: t for t in figure.data if t.legendgroup == kind}
+        first, now = by_name[f"{title} at step 0"], by_name[f"{title} now (step 40)"]
+        assert first.line.dash == "dot" and now.line.width > first.line.width
+        assert first.line.color == now.line.color == plots.MODEL_COLORS[kind]
+        np.testing.assert_allclose(first.y, snapshots.grad_h_mean[0], rtol=1e-6)
+        np.testing.assert_allclose(now.y, np.nanmean(r["probes"][kind].grad_h_norm[-1], 0))
+    one = plots.grad_h_figure(r["probes"], r["snapshots"], sample=2)
+    np.testing.assert_allclose(one.data[-1].y, r["probes"]["rnn"].grad_h_norm[-1][2])
+
+
+def test_zero_gradients_become_gaps_on_the_log_axis(adding):
+    probe = adding.slots["gru"].latest
+    zeros = dataclasses.replace(probe, grad_h_norm=np.zeros_like(probe.grad_h_norm))
+    figure = plots.grad_h_figure({"gru": zeros}, {}, sample=0)
+    assert len(figure.data) == 1 and np.isnan(np.asarray(figure.data[0].y, float)).all()
+    json.loads(figure.to_json())
+
+
+def test_regression_predictions_against_the_scored_targets(adding):
+    r = records(adding)
+    predictions = {k: p.prediction for k, p in r["probes"].items()}
+    figure = plots.prediction_figure(predictions, r["target"], r["loss_mask"], r["valid"], "mse", 1)
+    target, *outputs = figure.data
+    scored = np.flatnonzero(r["loss_mask"][1])
+    np.testing.assert_array_equal(target.x, scored)
+    np.testing.assert_array_equal(target.y, r["target"][1, scored, 0])
+    for trace, prediction in zip(outputs, predictions.values(), strict=True):
+        np.testing.assert_array_equal(trace.y, prediction[1, :, 0])
+
+
+def test_classification_shows_the_probability_of_the_correct_symbol(copy_task):
+    r = records(copy_task)
+    predictions = {k: p.prediction for k, p in r["probes"].items()}
+    figure = plots.prediction_figure(predictions, r["target"], r["loss_mask"], r["valid"], "ce", 0)
+    scored = np.flatnonzero(r["loss_mask"][0])
+    symbols = r["target"][0, scored]
+    for trace, prediction in zip(figure.data, predictions.values(), strict=True):
+        np.testing.assert_array_equal(trace.x, scored)
+        np.testing.assert_allclose(trace.y, prediction[0, scored, symbols])
+        assert ((trace.y >= 0) & (trace.y <= 1)).all()
+    (chance,) = figure.layout.shapes
+    assert chance.y0 == pytest.approx(1 / copy_task.cfg.n_symbols)
+    assert tuple(figure.layout.yaxis.range) == (0, 1.05)
+
+
+def test_sigma_chart_tracks_each_model_against_one(adding):
+    series = records(adding)["series"]
+    figure = plots.sigma_figure(series)
+    (line,) = figure.layout.shapes
+    assert line.y0 == 1.0 and line.label.text == "σ = 1"
+    for trace, one in zip(figure.data, series.values(), strict=True):
+        np.testing.assert_array_equal(trace.x, one.array("step"))
+        np.testing.assert_array_equal(trace.y, one.array("sigma_max"))
+
+
+def test_saturation_counts_nearly_closed_and_nearly_open_gates(varlen):
+    probes = records(varlen)["probes"]
+    figure = plots.saturation_figure(probes)
+    z_trace = next(t for t in figure.data if t.name == "GRU update gate z")
+    values = probes["gru"].traces["z"][-1]
+    unit = values[..., 3][~np.isnan(values[..., 3])]  # padding counts for neither side
+    assert z_trace.x[3] == pytest.approx(np.mean(unit < 0.1))
+    assert z_trace.y[3] == pytest.approx(np.mean(unit > 0.9))
+    assert len(figure.data) == 2  # z and r; the RNN has none
+    assert tuple(figure.layout.xaxis.range) == tuple(figure.layout.yaxis.range)
+
+
+def test_inputs_are_lines_for_few_channels_and_a_heatmap_for_many(adding, copy_task):
+    r = records(adding)
+    lines = plots.input_figure(r["x"], ("value", "marker"), 0, r["valid"])
+    assert [t.name for t in lines.data] == ["value", "marker"]
+    np.testing.assert_allclose(lines.data[1].y, r["x"][0, :, 1])
+    r = records(copy_task)
+    names = copy_task.task.input_names(copy_task.cfg)
+    heatmap = plots.input_figure(r["x"], names, 2, r["valid"])
+    assert heatmap.data[0].type == "heatmap" and tuple(heatmap.data[0].y) == names
+    np.testing.assert_allclose(heatmap.data[0].z, r["x"][2].T)
+
+
+# -- the report and the rules --------------------------------------------------------------------
+
+
+def test_the_report_is_one_self_contained_page(adding, tmp_path):
+    html = build_report(adding)
+    plotly_js = plotly.offline.get_plotlyjs()
+    assert html.count(plotly_js[:300]) == 1  # the bundle's licence header, inlined once
+    assert html.count("plotly.js v") == 1
+    for figure_id in ("loss", "grad_norm", "grad_h", "hidden_state", "gate", "prediction"):
+        assert f'id="fig-{figure_id}"' in html
+    assert 'id="fig-sigma"' in html
+    assert "n_t = tanh(W_in x_t + b_in + r_t ⊙ (W_hn h_{t−1} + b_hn))" in html
+    assert "h_t = (1 − z_t) ⊙ n_t + z_t ⊙ h_{t−1}" in html
+    assert "Cho et al. (2014)" in html
+    assert adding.task.title in html and "seq_len" in html
+    assert f"{adding.task.baseline(adding.cfg):.4g}" in html
+    path = write_report(adding, tmp_path / "report.html")
+    assert path.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+
+
+def test_the_report_names_why_a_model_stopped():
+    trainer = trained(steps=0)
+    trainer.slots["rnn"].stopped = "RNN stopped: <test> reason"
+    html = build_report(trainer, title="a & b")
+    assert "RNN stopped: &lt;test&gt; reason" in html
+    assert "<title>a &amp; b</title>" in html
+
+
+@pytest.mark.parametrize("module", ["plots.py", "report.py"])
+def test_views_import_no_torch_model_trainer_or_streamlit(module):
+    tree = ast.parse((PACKAGE / module).read_text(encoding="utf-8"))
+    banned = ("torch", "streamlit", "gru_viz.models", "gru_viz.trainer", "gru_viz.probe")
+    for node in tree.body:  # module level only: report.py names the trainer for type hints
+        names = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            names = [node.module or ""]
+        for name in names:
+            assert not name.startswith(banned), f"{module} imports {name}"
