@@ -1,19 +1,28 @@
 """gru-viz dashboard: a GRU and a vanilla RNN learn the same task, live, side by side.
 
 A thin Streamlit layer over the headless ``gru_viz`` library: widgets come from the config
-table, training and probing live in ``gru_viz.session``, figures in ``gru_viz.plots``.
-Run: streamlit run app.py
+table, training and probing live in ``gru_viz.session``, figures in ``gru_viz.plots``, links
+in ``gru_viz.sharing``. Run: streamlit run app.py
 """
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import streamlit as st
+import torch
 
-from gru_viz import explain, plots
+from gru_viz import explain, export, plots
+from gru_viz.checkpoint import checkpoint_dict
 from gru_viz.config import FIELD_BY_NAME, ConfigError, RunConfig
-from gru_viz.models import MODEL_TITLES
+from gru_viz.inspector import step_figure, step_view
+from gru_viz.lessons import LESSONS, check_claim
+from gru_viz.models import MODEL_TITLES, Intervention
+from gru_viz.report import build_report
 from gru_viz.session import SPEEDS, TICK_SECONDS, LiveSession, SessionBusy
+from gru_viz.sharing import SETTING_GROUPS, read_link, write_link
+from gru_viz.standalone import script_filename, standalone_script
 from gru_viz.tasks import TASKS
 
 st.set_page_config(page_title="gru-viz: why gates help", page_icon="🧠", layout="wide")
@@ -38,49 +47,59 @@ LAYOUT = {
         "season",
         "missing_rate",
     ),
-    "Models": ("models", "hidden_size", "num_layers"),
+    "Models": ("models", "hidden_size", "size_by", "z_bias", "num_layers"),
     "Training": ("optimizer", "lr", "batch_size", "clip", "seed", "probe_every", "probe_samples"),
 }
 STEP_CHOICES = (1, 10, 50, 200)
+FREE = "free"  # the lesson picker's "no lesson" entry
 
 
 def widget_key(name: str) -> str:
     return f"cfg_{name}"  # widgets share session_state's namespace: never clash with state
 
 
+def set_widgets(cfg: RunConfig) -> None:
+    for name, value in cfg.as_dict().items():
+        st.session_state[widget_key(name)] = list(value) if isinstance(value, tuple) else value
+
+
 def live_session() -> LiveSession:
+    """This browser session's run, created once from the link it was opened with."""
     if "live" not in st.session_state:
+        link = read_link(st.query_params.to_dict())
         with st.spinner("Building the models and the first probe…"):
-            st.session_state.live = LiveSession(RunConfig())
-        for name, value in st.session_state.live.cfg.as_dict().items():
-            st.session_state[widget_key(name)] = list(value) if isinstance(value, tuple) else value
-        st.session_state.speed = st.session_state.live.speed
+            st.session_state.live = LiveSession(link.config)
+        set_widgets(link.config)
+        st.session_state.update(
+            lesson=link.lesson,
+            hidden=link.hidden,
+            link_problems=link.problems,
+            speed=st.session_state.live.speed,
+        )
     return st.session_state.live
 
 
-def config_widget(name: str) -> None:
-    field = FIELD_BY_NAME[name]
-    key, common = widget_key(name), {"help": field.help}
+# -- settings ------------------------------------------------------------------------------
+def config_widget(name: str, live: LiveSession) -> None:
+    field, key = FIELD_BY_NAME[name], widget_key(name)
+    if key not in st.session_state:  # Streamlit forgets a widget's value while it is hidden
+        value = getattr(live.cfg, name)
+        st.session_state[key] = list(value) if isinstance(value, tuple) else value
+    common = {"key": key, "help": field.help}
     if name == "task":
-        st.selectbox(
-            field.label, field.choices, key=key, format_func=lambda t: TASKS[t].title, **common
-        )
+        st.selectbox(field.label, field.choices, format_func=lambda t: TASKS[t].title, **common)
     elif name == "models":
-        st.multiselect(
-            field.label, field.choices, key=key, format_func=lambda k: MODEL_TITLES[k], **common
-        )
+        st.multiselect(field.label, field.choices, format_func=MODEL_TITLES.get, **common)
     elif field.choices:
-        st.radio(
-            field.label, field.choices, key=key, horizontal=True, format_func=str.upper, **common
-        )
-    elif name in ("lr", "seed", "clip"):
+        st.radio(field.label, field.choices, horizontal=True, **common)
+    elif name in ("lr", "seed", "clip", "z_bias"):
+        step = {"lr": 0.001, "clip": 0.5, "z_bias": 0.5, "seed": 1}[name]
         st.number_input(
             field.label,
             min_value=field.kind(field.lo),
+            step=field.kind(step),
             max_value=field.kind(field.hi),
-            key=key,
             format="%.5g" if field.kind is float else "%d",
-            step=field.kind(0.001 if name == "lr" else (0.5 if name == "clip" else 1)),
             **common,
         )
     else:
@@ -88,21 +107,48 @@ def config_widget(name: str) -> None:
             field.label,
             min_value=field.kind(field.lo),
             max_value=field.kind(field.hi),
-            key=key,
             step=field.kind(1) if field.kind is int else 0.05,
             **common,
         )
 
 
+def start_lesson() -> None:
+    key = st.session_state.lesson_pick
+    st.session_state.lesson = None if key == FREE else key
+    if key != FREE:
+        set_widgets(LESSONS[key].config)  # the sidebar's apply() then rebuilds with a notice
+        st.session_state.live.playing = False
+
+
 def sidebar(live: LiveSession) -> None:
+    st.sidebar.title("Lessons")
+    st.session_state.setdefault("lesson_pick", st.session_state.lesson or FREE)
+    st.sidebar.selectbox(
+        "Guided lesson",
+        [FREE, *LESSONS],
+        key="lesson_pick",
+        format_func=lambda k: "Free exploration" if k == FREE else LESSONS[k].title,
+    )
+    st.sidebar.button(
+        "Start this lesson",
+        on_click=start_lesson,
+        key="start_lesson",
+        type="primary",
+        width="stretch",
+        help="Sets every control to the lesson's setup and shows its guide.",
+    )
     st.sidebar.title("Settings")
-    task = st.session_state[widget_key("task")]
+    task = st.session_state.get(widget_key("task"), live.cfg.task)
     for group, names in LAYOUT.items():
+        if group in st.session_state.hidden:
+            continue
         with st.sidebar.expander(group, expanded=group != "Training"):
             for name in names:
                 if task in TASK_ONLY.get(name, (task,)):
-                    config_widget(name)
-    values = {name: st.session_state[widget_key(name)] for name in FIELD_BY_NAME}
+                    config_widget(name, live)
+    if st.session_state.hidden:
+        st.sidebar.caption(f"This classroom link hides: {', '.join(st.session_state.hidden)}.")
+    values = {n: st.session_state.get(widget_key(n), getattr(live.cfg, n)) for n in FIELD_BY_NAME}
     try:
         notice = live.apply(RunConfig(**values))
     except (ConfigError, SessionBusy) as err:
@@ -110,8 +156,12 @@ def sidebar(live: LiveSession) -> None:
         return
     if notice:
         st.session_state.notice = notice
+    query = write_link(live.cfg, st.session_state.lesson, st.session_state.hidden)
+    if query != st.query_params.to_dict():
+        st.query_params.from_dict(query)  # the address bar is always a link to this setup
 
 
+# -- controls ------------------------------------------------------------------------------
 def toggle_play() -> None:
     live: LiveSession = st.session_state.live
     live.playing = not live.playing and bool(live.trainer.active)
@@ -155,7 +205,7 @@ def controls(live: LiveSession) -> None:
         key="reset",
         on_click=reset_clicked,
         width="stretch",
-        help="Re-initialise both models from the seed: same seed, same numbers.",
+        help="Re-initialise the models from the seed: same seed, same numbers.",
     )
     speed.select_slider(
         "Speed",
@@ -166,6 +216,32 @@ def controls(live: LiveSession) -> None:
     )
 
 
+def lesson_guide(live: LiveSession) -> None:
+    if not st.session_state.lesson:
+        return
+    lesson = LESSONS[st.session_state.lesson]
+    with st.container(border=True):
+        st.subheader(f"Lesson: {lesson.title}")
+        cols = st.columns(4)
+        for col, (head, text) in zip(
+            cols,
+            (
+                ("1 · Predict first", lesson.predict),
+                ("2 · Look at", lesson.look_at),
+                ("3 · What it means", lesson.meaning),
+                ("4 · Then try", lesson.try_next),
+            ),
+            strict=True,
+        ):
+            col.markdown(f"**{head}**\n\n{text}")
+        claim = check_claim(lesson, live.trainer)
+        shown = st.success if claim.holds else st.info
+        shown(
+            f"{'Seen in your run' if claim.holds else 'Not shown yet'}: {claim.summary}",
+            icon="✅" if claim.holds else "⏳",
+        )
+
+
 def status(live: LiveSession) -> None:
     trainer = live.trainer
     baseline = trainer.task.baseline(live.cfg)
@@ -174,16 +250,28 @@ def status(live: LiveSession) -> None:
     cells[1].metric("Steps / second", f"{live.steps_per_second():.1f}" if live.playing else "—")
     for cell, (kind, slot) in zip(cells[2:], trainer.slots.items(), strict=True):
         losses = slot.history.array("loss")[-20:]
+        label = f"{MODEL_TITLES[kind]} loss"
         if len(losses):
             loss = float(np.mean(losses))
-            cell.metric(
-                f"{MODEL_TITLES[kind]} loss",
-                f"{loss:.4f}",
-                f"{loss / baseline:.0%} of baseline",
-                delta_color="off",
-            )
+            share = f"{loss / baseline:.{1 if loss < 0.1 * baseline else 0}%}"
+            cell.metric(label, f"{loss:.4f}", f"{share} of baseline", delta_color="off")
         else:
-            cell.metric(f"{MODEL_TITLES[kind]} loss", "—", "not trained yet", delta_color="off")
+            cell.metric(label, "—", "not trained yet", delta_color="off")
+    st.caption(
+        "Parameters: "
+        + " · ".join(
+            f"{MODEL_TITLES[k]} {s.parameter_count():,} ({s.model.hidden_size} units)"
+            for k, s in trainer.slots.items()
+        )
+        + f" · trivial baseline loss {baseline:.4g}"
+    )
+    if live.intervention.active:
+        where = "in the probe and in training" if live.intervene_in_training else "in the probe"
+        st.warning(
+            f"Intervention active ({where}): {describe(live.intervention)}. "
+            "Clear it under Interventions.",
+            icon="🧪",
+        )
     for kind, slot in trainer.slots.items():
         if slot.stopped:
             left, right = st.columns([5, 1], vertical_alignment="center")
@@ -196,25 +284,51 @@ def status(live: LiveSession) -> None:
             )
 
 
-def chart(fig, reading: str) -> None:
-    st.plotly_chart(fig, width="stretch", config={"displaylogo": False})
+def describe(iv: Intervention) -> str:
+    parts = []
+    if iv.clamp_update is not None:
+        parts.append(f"GRU update gate z clamped to {iv.clamp_update:.2f}")
+    if iv.clamp_reset is not None:
+        parts.append(f"GRU reset gate r clamped to {iv.clamp_reset:.2f}")
+    if iv.ablate_units:
+        parts.append(f"units {', '.join(map(str, iv.ablate_units))} zeroed in every model")
+    return "; ".join(parts)
+
+
+# -- figures -------------------------------------------------------------------------------
+def chart(fig, reading: str, name: str, step: int, **kwargs) -> None:
+    # The toolbar's camera button saves a PNG named after the figure and the training step.
+    png = {"filename": f"gru-viz-{name}-step{step}", "format": "png", "scale": 2}
+    st.plotly_chart(
+        fig, width="stretch", config={"displaylogo": False, "toImageButtonOptions": png}, **kwargs
+    )
     st.caption(reading)
 
 
-def figures(live: LiveSession) -> None:
-    trainer = live.trainer
-    slots = trainer.slots
+def pick_time_from_chart(steps: int) -> None:
+    """A click on a point of the gradient chart moves the time cursor there."""
+    selection = st.session_state.get("grad_h_chart") or {}
+    points = (selection.get("selection") or {}).get("points") or []
+    if points:
+        picked = int(np.clip(round(float(points[0]["x"])), 0, steps - 1))
+        if picked != st.session_state.get("picked_step"):
+            st.session_state.picked_step = st.session_state.cursor = picked
+
+
+def figures(live: LiveSession) -> tuple[int, int]:
+    trainer, slots, batch = live.trainer, live.trainer.slots, live.trainer.probe_batch
     probes = {k: s.latest for k, s in slots.items()}
     histories = {k: s.history for k, s in slots.items()}
-    batch = trainer.probe_batch
-    steps = batch.x.shape[1]
+    samples, steps = batch.x.shape[:2]
     # A shorter task or fewer probe samples can leave a stored choice out of range: clamp it.
-    for key, size, default in (("sample", batch.x.shape[0], 0), ("cursor", steps, steps - 1)):
+    for key, size, default in (("sample", samples, 0), ("cursor", steps, steps - 1)):
         st.session_state[key] = min(int(st.session_state.get(key, default)), size - 1)
+    pick_time_from_chart(steps)
+    st.session_state.setdefault("log_loss", True)  # early losses would squash the lesson
     pick, cursor_col, scale = st.columns([1, 3, 1], vertical_alignment="bottom")
     sample = pick.selectbox(
         "Probe sequence",
-        range(batch.x.shape[0]),
+        range(samples),
         key="sample",
         help="Which of the fixed probe sequences the heatmaps show.",
     )
@@ -223,31 +337,36 @@ def figures(live: LiveSession) -> None:
         0,
         steps - 1,
         key="cursor",
-        help="Marks one time step on every figure.",
+        help="Marks one time step on every figure; clicking a point of "
+        "the gradient chart moves it there.",
     )
     log_loss = scale.toggle("Log-scale loss", key="log_loss")
-
+    at, note = trainer.step_count, trainer.task.baseline_note
     left, right = st.columns(2)
     with left:
         chart(
-            plots.loss_figure(
-                histories,
-                trainer.task.baseline(live.cfg),
-                trainer.task.baseline_note,
-                log_y=log_loss,
-            ),
-            explain.figure_reading("loss", trainer.task.baseline_note),
+            plots.loss_figure(histories, trainer.task.baseline(live.cfg), note, log_y=log_loss),
+            explain.figure_reading("loss", note),
+            "loss",
+            at,
         )
     with right:
         chart(
             plots.grad_norm_figure(histories, live.cfg.clip_norm),
             explain.figure_reading("grad_norm"),
+            "gradient-norm",
+            at,
         )
     left, right = st.columns(2)
     with left:
         chart(
             plots.grad_h_figure(probes, {k: s.snapshots for k, s in slots.items()}, None, cursor),
             explain.figure_reading("grad_h"),
+            "grad-over-time",
+            at,
+            key="grad_h_chart",
+            on_select="rerun",
+            selection_mode="points",
         )
     with right:
         chart(
@@ -261,11 +380,21 @@ def figures(live: LiveSession) -> None:
                 cursor,
             ),
             explain.figure_reading("prediction"),
+            "prediction",
+            at,
         )
     chart(
-        plots.hidden_state_figure(probes, sample, cursor=cursor), explain.figure_reading("hidden")
+        plots.hidden_state_figure(probes, sample, cursor=cursor),
+        explain.figure_reading("hidden"),
+        "hidden-states",
+        at,
     )
-    chart(plots.gate_figure(probes, sample, cursor=cursor), explain.figure_reading("gates"))
+    chart(
+        plots.gate_figure(probes, sample, cursor=cursor),
+        explain.figure_reading("gates"),
+        "gates",
+        at,
+    )
     with st.expander("Input of this probe sequence"):
         chart(
             plots.input_figure(
@@ -276,6 +405,167 @@ def figures(live: LiveSession) -> None:
                 cursor,
             ),
             explain.figure_reading("input"),
+            "input",
+            at,
+        )
+    return sample, cursor
+
+
+def inspector(live: LiveSession, sample: int, cursor: int) -> None:
+    with st.expander(f"Step inspector: sequence {sample}, time step {cursor}", expanded=False):
+        width = max(s.model.hidden_size for s in live.trainer.slots.values())
+        unit = st.number_input(
+            "Unit to substitute into the equations", 0, width - 1, 0, key="inspect_unit"
+        )
+        x = live.trainer.probe_batch.x.numpy()
+        for kind, slot in live.trainer.slots.items():
+            view = step_view(
+                slot.model, slot.latest, x, sample, cursor, min(unit, slot.model.hidden_size - 1)
+            )
+            st.plotly_chart(
+                step_figure(view, MODEL_TITLES[kind]), width="stretch", key=f"inspect_{kind}"
+            )
+            st.latex(view.equation)
+        st.caption(
+            "Rows are the vectors of this one step, colour = value; the dotted line marks "
+            "the unit whose numbers are substituted. Values are the probe's own."
+        )
+
+
+def interventions(live: LiveSession) -> None:
+    with st.expander("Interventions: poke at the gates", expanded=live.intervention.active):
+        st.markdown(
+            "Clamp a GRU gate to a constant or silence hidden units, and watch the "
+            "probe change at once. z = 0 makes h_t = n_t (no memory kept); z = 1 freezes "
+            "h; r = 0 makes the candidate ignore the old state."
+        )
+        a, b, c = st.columns(3)
+        clamp_z = a.toggle("Clamp update gate z", key="iv_z_on")
+        z_value = a.slider("z =", 0.0, 1.0, 1.0, 0.05, key="iv_z", disabled=not clamp_z)
+        clamp_r = b.toggle("Clamp reset gate r", key="iv_r_on")
+        r_value = b.slider("r =", 0.0, 1.0, 0.0, 0.05, key="iv_r", disabled=not clamp_r)
+        width = max(s.model.hidden_size for s in live.trainer.slots.values())
+        ablate = c.multiselect("Zero (ablate) units", range(width), key="iv_units")
+        in_training = st.toggle("Apply while training too (unrolled path, slower)", key="iv_train")
+        wanted = Intervention(
+            z_value if clamp_z else None, r_value if clamp_r else None, tuple(sorted(ablate))
+        )
+        if (wanted, in_training) != (live.intervention, live.intervene_in_training):
+            live.set_intervention(wanted, in_training and wanted.active)
+        st.button("Clear all interventions", key="iv_clear", on_click=clear_interventions)
+
+
+def clear_interventions() -> None:
+    st.session_state.update(iv_z_on=False, iv_r_on=False, iv_units=[], iv_train=False)
+    st.session_state.live.set_intervention(Intervention(), False)
+
+
+def more_views(live: LiveSession, sample: int) -> None:
+    slots = live.trainer.slots
+    with st.expander("More views: saturation, singular values, history"):
+        left, right = st.columns(2)
+        with left:
+            st.plotly_chart(
+                plots.saturation_figure({k: s.latest for k, s in slots.items()}),
+                width="stretch",
+                key="saturation",
+            )
+            st.caption(
+                "Per unit: how often each gate is nearly closed (< 0.1) against nearly "
+                "open (> 0.9) on the probe (Karpathy et al., 2015)."
+            )
+        with right:
+            st.plotly_chart(
+                plots.sigma_figure({k: s.probe_series for k, s in slots.items()}),
+                width="stretch",
+                key="sigma",
+            )
+            st.caption(
+                "Largest singular value of the recurrent matrix (RNN: W_hh; GRU: W_hn; "
+                "LSTM: W_hg). For the RNN, σ < 1 means gradients must shrink step by "
+                "step; σ > 1 allows them to grow. Gated cells are not bound by it."
+            )
+        history = {k: [r for r in s.snapshots.results if r.traces] for k, s in slots.items()}
+        shared = sorted(set.intersection(*(set(r.step for r in v) for v in history.values())))
+        if len(shared) > 1:
+            when = st.select_slider(
+                "Replay the probe at training step", shared, value=shared[-1], key="history_step"
+            )
+            then = {k: next(r for r in v if r.step == when) for k, v in history.items()}
+            st.plotly_chart(plots.gate_figure(then, sample), width="stretch", key="gates_then")
+            st.plotly_chart(
+                plots.grad_h_figure(then, {k: s.snapshots for k, s in slots.items()}, None),
+                width="stretch",
+                key="grad_then",
+            )
+
+
+def checkpoint_bytes(trainer, kind: str) -> bytes:
+    buffer = io.BytesIO()
+    torch.save(checkpoint_dict(trainer.slots[kind].model, trainer.cfg, trainer.step_count), buffer)
+    return buffer.getvalue()
+
+
+def sharing_and_downloads(live: LiveSession) -> None:
+    with st.expander("Share and download"):
+        hide = st.multiselect(
+            "Classroom link: hide these settings", SETTING_GROUPS, key="share_hide"
+        )
+        query = write_link(live.cfg, st.session_state.lesson, tuple(hide))
+        url = st.context.url.split("?")[0] if st.context.url else ""
+        st.code(f"{url}?{'&'.join(f'{k}={v}' for k, v in query.items())}", language=None)
+        st.caption(
+            "Anyone opening this link gets the same setup; with the same seed, the same "
+            "numbers. The address bar always holds the link to the current setup."
+        )
+        name = f"gru-viz-{live.cfg.task}-step{live.trainer.step_count}"
+        files = [
+            ("Metrics (CSV)", export.metrics_csv, f"{name}-metrics.csv", "text/csv"),
+            ("Probe traces (JSON)", export.probe_json, f"{name}-probe.json", "application/json"),
+            (
+                "Probe traces (NumPy .npz)",
+                export.probe_npz_bytes,
+                f"{name}-probe.npz",
+                "application/octet-stream",
+            ),
+            ("Report (HTML)", build_report, f"{name}-report.html", "text/html"),
+        ]
+        files += [
+            (
+                f"{MODEL_TITLES[k]} checkpoint (.pt)",
+                lambda t, k=k: checkpoint_bytes(t, k),
+                f"{name}-{k}.pt",
+                "application/octet-stream",
+            )
+            for k in live.trainer.slots
+        ]
+        note = (
+            f"The app had an intervention active: {describe(live.intervention)}."
+            if live.intervention.active
+            else ""
+        )
+        files.append(
+            (
+                "Standalone PyTorch script (.py)",
+                lambda t: standalone_script(t.cfg, max(t.step_count, 100), note),
+                script_filename(live.cfg),
+                "text/x-python",
+            )
+        )
+        cols = st.columns(3)
+        for i, (label, build, file_name, mime) in enumerate(files):
+            cols[i % 3].download_button(
+                label,
+                lambda b=build: live.export(b),
+                file_name,
+                mime,
+                key=f"download_{i}",
+                on_click="ignore",
+                width="stretch",
+            )
+        st.caption(
+            "Checkpoints load into plain PyTorch: torch.nn.GRU(..., batch_first=True)"
+            ".load_state_dict(torch.load(f, weights_only=True)['rnn'])."
         )
 
 
@@ -306,6 +596,8 @@ def main() -> None:
     live = live_session()
     sidebar(live)
     st.title("Why gates help: GRU vs vanilla RNN, live")
+    for problem in st.session_state.link_problems:
+        st.warning(f"From the link: {problem}")
     task = live.trainer.task
     st.markdown(f"**{task.title}.** {task.description}")
     controls(live)
@@ -321,12 +613,17 @@ def main() -> None:
         except Exception as err:  # a fault in training must never take the page down
             live.playing = False
             st.error(f"Training paused after an error: {err}")
+        lesson_guide(live)
         status(live)
-        figures(live)
+        sample, cursor = figures(live)
+        inspector(live, sample, cursor)
+        interventions(live)
+        more_views(live, sample)
         if was_playing and not live.playing:
             st.rerun()  # stop the timer: it only changes on a full rerun
 
     live_panel()
+    sharing_and_downloads(live)
     equations_panel()
 
 

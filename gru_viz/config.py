@@ -143,6 +143,29 @@ FIELDS: tuple[Field, ...] = (
         lo=1,
         hi=128,
     ),
+    Field(
+        "size_by",
+        str,
+        "units",
+        "Compare at equal",
+        "'units': every model gets the same hidden size. 'params': the other models' hidden "
+        "sizes are chosen so their parameter counts match the GRU's (a fairer comparison: a "
+        "GRU has about 3× the weights of an RNN with the same units).",
+        "Models",
+        choices=("units", "params"),
+    ),
+    Field(
+        "z_bias",
+        float,
+        0.0,
+        "GRU update-gate bias at init (0 = PyTorch's)",
+        "0 keeps PyTorch's random initial biases. Any other value b sets the update gate's "
+        "biases to b_iz = 0, b_hz = b, so z starts near σ(b): a positive b makes the GRU keep "
+        "its state by default (long memory from the start).",
+        "Models",
+        lo=-5.0,
+        hi=5.0,
+    ),
     Field("num_layers", int, 1, "Layers", "Stacked recurrent layers.", "Models", lo=1, hi=3),
     Field(
         "optimizer",
@@ -277,6 +300,8 @@ class RunConfig:
     missing_rate: float = 0.3
     models: tuple[str, ...] = ("gru", "rnn")
     hidden_size: int = 32
+    size_by: str = "units"
+    z_bias: float = 0.0
     num_layers: int = 1
     optimizer: str = "adam"
     lr: float = 0.01
@@ -329,13 +354,13 @@ def format_value(field: Field, value: Any) -> str:
     return str(value)
 
 
-def config_to_strings(cfg: RunConfig) -> dict[str, str]:
-    """The fields that differ from the defaults, as strings (for a URL query or a CLI line)."""
-    default = RunConfig()
+def config_to_strings(cfg: RunConfig, base: RunConfig | None = None) -> dict[str, str]:
+    """The fields that differ from ``base`` (the defaults), as strings for a URL or CLI line."""
+    base = base or RunConfig()
     return {
         f.name: format_value(f, getattr(cfg, f.name))
         for f in FIELDS
-        if getattr(cfg, f.name) != getattr(default, f.name)
+        if getattr(cfg, f.name) != getattr(base, f.name)
     }
 
 

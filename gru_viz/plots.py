@@ -175,7 +175,7 @@ def loss_figure(
         data.append(dict(raw, opacity=0.3, showlegend=False))
         window = int(np.clip(len(loss) // 20, 1, 50))
         average = _moving_average(shown, window) if len(loss) else shown
-        name = f"{_title(kind)} (mean of last {window})"
+        name = f"{_title(kind)} (smoothed; faint: each step)"
         data.append(_trace(kind, steps, average, name, "mean %{y:.4g}", width=2.5))
     layout = _layout("loss", "training step", "loss", log_y)
     label = f"baseline {baseline:.3g}: {baseline_note}"

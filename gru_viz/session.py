@@ -11,11 +11,15 @@ import contextlib
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import TypeVar
 
 from gru_viz.config import FIELD_BY_NAME, RunConfig
+from gru_viz.models import NO_INTERVENTION, Intervention
 from gru_viz.trainer import Trainer
+
+T = TypeVar("T")
 
 # Seconds of training per timer tick, by the speed the user picks; the rest of each tick draws.
 SPEEDS = {"slow": 0.1, "normal": 0.35, "fast": 0.7}
@@ -47,6 +51,8 @@ class LiveSession:
         self.speed = "normal"
         self._recent: deque[tuple[float, int]] = deque(maxlen=20)  # (time, step) for the rate
         self.last_tick_seconds = 0.0
+        self.intervention = NO_INTERVENTION
+        self.intervene_in_training = False
 
     # -- training --------------------------------------------------------------------------
     @property
@@ -95,8 +101,13 @@ class LiveSession:
     def reset(self) -> None:
         """Re-initialise from the seed: same config, same first numbers."""
         with self._locked():
-            self.trainer = Trainer(self.cfg)
-            self._recent.clear()
+            self._rebuild(self.cfg)
+
+    def _rebuild(self, cfg: RunConfig) -> None:
+        self.trainer, self.cfg = Trainer(cfg), cfg
+        self._recent.clear()
+        if self.intervention.active:  # an intervention stays on until the user clears it
+            self._apply_intervention()
 
     def apply(self, cfg: RunConfig) -> Notice | None:
         """Rebuild for structural changes, apply the rest on the fly; say which happened."""
@@ -106,8 +117,7 @@ class LiveSession:
         with self._locked():
             rebuilt = cfg.structural_changes(self.cfg)
             if rebuilt:
-                self.trainer, self.cfg = Trainer(cfg), cfg
-                self._recent.clear()
+                self._rebuild(cfg)
                 names = ", ".join(FIELD_BY_NAME[n].label.lower() for n in rebuilt)
                 return Notice("warning", f"Models rebuilt from scratch because {names} changed.")
             live = [
@@ -118,6 +128,26 @@ class LiveSession:
             self.trainer.apply_live(cfg)
             self.cfg = cfg
             return Notice("info", f"Applied on the fly, training continues: {', '.join(live)}.")
+
+    def set_intervention(self, intervention: Intervention, in_training: bool) -> None:
+        """Clamps act on the GRU's gates; ablation on every model's units. Re-probes at once."""
+        with self._locked():
+            self.intervention, self.intervene_in_training = intervention, in_training
+            self._apply_intervention()
+
+    def _apply_intervention(self) -> None:
+        for kind in self.trainer.slots:
+            mine = (
+                self.intervention
+                if kind == "gru"
+                else Intervention(ablate_units=self.intervention.ablate_units)
+            )
+            self.trainer.set_intervention(kind, mine, self.intervene_in_training)
+
+    def export(self, build: Callable[[Trainer], T]) -> T:
+        """Run ``build`` on the trainer while no step can change it (downloads)."""
+        with self._locked():
+            return build(self.trainer)
 
     def restore(self, kind: str) -> None:
         with self._locked():

@@ -21,7 +21,7 @@ import torch
 
 from gru_viz import tasks as tasks_module
 from gru_viz.config import FIELDS, RunConfig
-from gru_viz.trainer import SEED_OFFSET
+from gru_viz.trainer import SEED_OFFSET, hidden_sizes_for
 
 # Globals the copied task code may use that the script's own imports provide.
 _SCRIPT_IMPORTS = frozenset({"torch", "F", "math", "dataclass"})
@@ -129,6 +129,8 @@ OUTPUT_SIZE = $output_size
 # Each model gets its own seed, cfg.seed * 1000 + a fixed offset per kind, so adding a model to
 # the comparison never changes the others' initial weights.
 MODEL_SEEDS = $model_seeds
+# Equal units, or (size_by = "params") each model sized to match the GRU's parameter count.
+HIDDEN_SIZES = $hidden_sizes
 
 
 class SequenceModel(nn.Module):
@@ -138,8 +140,9 @@ class SequenceModel(nn.Module):
         super().__init__()
         # Built in this order (recurrent stack, then readout) so the weights drawn from the
         # seed land in the same tensors as in the app.
-        self.rnn = RNN_CLASSES[kind](INPUT_SIZE, cfg.hidden_size, cfg.num_layers, batch_first=True)
-        self.readout = nn.Linear(cfg.hidden_size, OUTPUT_SIZE)
+        hidden = HIDDEN_SIZES[kind]
+        self.rnn = RNN_CLASSES[kind](INPUT_SIZE, hidden, cfg.num_layers, batch_first=True)
+        self.readout = nn.Linear(hidden, OUTPUT_SIZE)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, T, INPUT_SIZE) -> (B, T, OUTPUT_SIZE): a prediction at every step."""
@@ -149,7 +152,16 @@ class SequenceModel(nn.Module):
 
 def build_model(kind: str) -> SequenceModel:
     torch.manual_seed(MODEL_SEEDS[kind])  # PyTorch's default init draws from the global RNG
-    return SequenceModel(kind)
+    model = SequenceModel(kind)
+    if kind == "gru" and cfg.z_bias != 0:
+        # Update-gate rows are the middle third: b_iz = 0, b_hz = z_bias, so z starts near
+        # sigmoid(z_bias).
+        hidden = HIDDEN_SIZES[kind]
+        with torch.no_grad():
+            for layer in range(cfg.num_layers):
+                getattr(model.rnn, f"bias_ih_l{layer}")[hidden : 2 * hidden] = 0.0
+                getattr(model.rnn, f"bias_hh_l{layer}")[hidden : 2 * hidden] = cfg.z_bias
+    return model
 
 
 def make_optimizer(model: nn.Module) -> torch.optim.Optimizer:
@@ -357,5 +369,6 @@ def standalone_script(cfg: RunConfig, steps: int = 500, note: str = "") -> str:
         input_names=", ".join(task.input_names(cfg)),
         output_size=task.output_size(cfg),
         model_seeds=_literal(seeds),
+        hidden_sizes=_literal(hidden_sizes_for(cfg, input_size, task.output_size(cfg))),
         generate=task.generate.__name__,
     )

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 
 from gru_viz.config import RunConfig
@@ -30,6 +31,34 @@ from gru_viz.tasks import get_task
 SEED_OFFSET = {"gru": 101, "rnn": 202, "lstm": 303}
 PROBE_SEED_OFFSET = 7_919  # the probe batch is drawn from its own generator, never trained on
 PARAM_GROUPS = ("input", "recurrent", "bias", "readout")
+
+
+GATE_BLOCKS = {"gru": 3, "rnn": 1, "lstm": 4}
+
+
+def parameter_count(kind: str, inputs: int, hidden: int, layers: int, outputs: int) -> int:
+    """Weights of a SequenceModel, from the shapes of torch.nn.GRU/RNN/LSTM and the readout."""
+    first = GATE_BLOCKS[kind] * hidden * (inputs + hidden + 2)
+    later = (layers - 1) * GATE_BLOCKS[kind] * hidden * (2 * hidden + 2)
+    return first + later + hidden * outputs + outputs
+
+
+def hidden_sizes_for(cfg: RunConfig, inputs: int, outputs: int) -> dict[str, int]:
+    """Each model's hidden size: cfg.hidden_size, or matched to the GRU's parameter count."""
+    if cfg.size_by == "units":
+        return dict.fromkeys(cfg.models, cfg.hidden_size)
+    target = parameter_count("gru", inputs, cfg.hidden_size, cfg.num_layers, outputs)
+    return {
+        kind: cfg.hidden_size
+        if kind == "gru"
+        else min(
+            range(1, 4 * cfg.hidden_size + 1),
+            key=lambda h, k=kind: abs(
+                parameter_count(k, inputs, h, cfg.num_layers, outputs) - target
+            ),
+        )
+        for kind in cfg.models
+    }
 
 
 def _param_group(name: str) -> str:
@@ -55,6 +84,9 @@ class ModelSlot:
     intervention: Intervention = NO_INTERVENTION
     intervene_in_training: bool = False
     _last_good: list[torch.Tensor] = field(default_factory=list)
+    # Weights at the last probe whose loss was finite: what Restore rewinds to, since the
+    # weights just before a blow-up are often finite yet already give an infinite loss.
+    _healthy: tuple[int, list[torch.Tensor]] | None = None
 
     @property
     def parameters(self) -> list[torch.nn.Parameter]:
@@ -92,7 +124,7 @@ class Trainer:
         )
         inputs = self.probe_batch.x.shape[-1]
         outputs = self.task.output_size(cfg)
-        hidden_sizes = hidden_sizes or {}
+        hidden_sizes = hidden_sizes or hidden_sizes_for(cfg, inputs, outputs)
         self.slots: dict[str, ModelSlot] = {}
         for kind in cfg.models:
             model = build_model(
@@ -103,6 +135,8 @@ class Trainer:
                 outputs,
                 cfg.seed * 1000 + SEED_OFFSET[kind],
             )
+            if kind == "gru" and cfg.z_bias != 0:
+                model.set_update_gate_bias(cfg.z_bias)
             self.slots[kind] = ModelSlot(kind, model, make_optimizer(cfg, model))
         self.probe_all()
 
@@ -188,15 +222,25 @@ class Trainer:
     def _stop(self, slot: ModelSlot, reason: str) -> None:
         slot.stopped = (
             f"{slot.kind.upper()} stopped: {reason}. Lower the learning rate or "
-            "turn on gradient clipping, then restore it."
+            "turn on gradient clipping, then restore it (it rewinds to the last healthy probe)."
         )
         self._probe_one(slot)
 
-    def restore(self, kind: str) -> None:
-        """Resume a stopped model from its last finite weights with a fresh optimizer."""
+    def restore(self, kind: str) -> int:
+        """Resume a stopped model from its last healthy probe with a fresh optimizer.
+
+        Returns the training step whose weights it resumed from.
+        """
         slot = self.slots[kind]
+        step = self.step_count
+        if slot._healthy is not None:
+            step, weights = slot._healthy
+            with torch.no_grad():
+                torch._foreach_copy_([p.data for p in slot.parameters], weights)
         slot.stopped = None
         slot.optimizer = make_optimizer(self.cfg, slot.model)
+        self._probe_one(slot)
+        return step
 
     def apply_live(self, cfg: RunConfig) -> None:
         """Apply settings that need no rebuild (learning rate, optimizer, clipping, ...)."""
@@ -222,6 +266,8 @@ class Trainer:
         result = probe(slot.model, self.task, self.probe_batch, self.step_count, slot.intervention)
         self.probe_seconds += time.perf_counter() - start
         slot.latest = result
+        if slot.stopped is None and np.isfinite(result.loss).all():
+            slot._healthy = (self.step_count, [p.detach().clone() for p in slot.parameters])
         slot.snapshots.add(result)
         slot.probe_series.append(
             self.step_count, sigma_max=result.sigma_max, probe_loss=float(result.loss.mean())

@@ -58,6 +58,8 @@ CASES = {
         task="irregular", seq_len=12, noise=0.1, models=("rnn", "lstm"), hidden_size=8, batch_size=8
     ),
     "varlen": RunConfig(task="varlen", seq_len=20, hidden_size=8, batch_size=16, seed=11),
+    # parameter-matched sizes and a set update-gate bias change the initial weights too
+    "matched": RunConfig(seq_len=10, hidden_size=6, batch_size=8, size_by="params", z_bias=2.0),
     "reset": RunConfig(
         task="reset", seq_len=15, models=("gru",), hidden_size=4, batch_size=4, lr=0.05
     ),
@@ -161,9 +163,10 @@ def _check_saved(saved: dict, trainer: Trainer) -> None:
     outputs = trainer.task.output_size(cfg)
     classes = {"gru": nn.GRU, "rnn": nn.RNN, "lstm": nn.LSTM}
     for kind, slot in trainer.slots.items():
-        rnn = classes[kind](inputs, cfg.hidden_size, cfg.num_layers, batch_first=True)
+        hidden = slot.model.hidden_size  # differs per model when sized to equal parameters
+        rnn = classes[kind](inputs, hidden, cfg.num_layers, batch_first=True)
         rnn.load_state_dict(saved[kind]["rnn"])  # strict: same names and shapes
-        readout = nn.Linear(cfg.hidden_size, outputs)
+        readout = nn.Linear(hidden, outputs)
         readout.load_state_dict(saved[kind]["readout"])
         for name, value in slot.model.state_dict().items():
             part, key = name.split(".", 1)

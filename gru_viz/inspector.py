@@ -1,0 +1,128 @@
+"""The step inspector: one model's computation at one (probe sample, time step), with numbers.
+
+Values come from the probe's recorded traces (so they are exactly what the figures show); the
+gate pre-activations, which the probe does not keep, are recomputed for the chosen unit from
+the model's own weights with the same equations as ``gru_viz.models``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import plotly.graph_objects as go
+import torch
+
+from gru_viz.models import SequenceModel
+from gru_viz.records import ProbeResult
+
+ROWS = {
+    "gru": ("x_t", "h_{t-1}", "r_t", "z_t", "n_t", "h_t"),
+    "rnn": ("x_t", "h_{t-1}", "pre_t", "h_t"),
+    "lstm": ("x_t", "h_{t-1}", "i_t", "f_t", "g_t", "o_t", "c_t", "h_t"),
+}
+
+
+@dataclass
+class StepView:
+    kind: str
+    step: int
+    vectors: dict[str, np.ndarray]  # row name -> (H,) or (inputs,) for x_t
+    equation: str  # LaTeX with the chosen unit's numbers substituted
+    unit: int
+
+
+def step_view(
+    model: SequenceModel, result: ProbeResult, x: np.ndarray, sample: int, t: int, unit: int
+) -> StepView:
+    """The top layer's step t for one probe sample (single-layer models show the real x_t)."""
+    traces = {k: v[-1, sample] for k, v in result.traces.items()}  # (T, H) each, top layer
+    layer = model.num_layers - 1
+    below = x[sample] if layer == 0 else result.traces["h"][-2, sample]
+    h_prev = traces["h"][t - 1] if t > 0 else np.zeros(model.hidden_size, dtype=np.float32)
+    vectors = {"x_t": below[t], "h_{t-1}": h_prev}
+    names = {
+        "r_t": "r",
+        "z_t": "z",
+        "n_t": "n",
+        "pre_t": "pre",
+        "i_t": "i",
+        "f_t": "f",
+        "g_t": "g",
+        "o_t": "o",
+        "c_t": "c",
+        "h_t": "h",
+    }
+    for row in ROWS[model.kind][2:]:
+        vectors[row] = traces[names[row]][t]
+    equation = _substituted(model, layer, below[t], h_prev, vectors, unit)
+    return StepView(model.kind, t, vectors, equation, unit)
+
+
+def _parts(model: SequenceModel, layer: int, x_t: np.ndarray, h_prev: np.ndarray, unit: int):
+    """Per gate block: (W_i x + b_i)[unit] and (W_h h + b_h)[unit]."""
+    rnn, size = model.rnn, model.hidden_size
+    w_ih, w_hh = (getattr(rnn, f"weight_{n}_l{layer}").detach() for n in ("ih", "hh"))
+    b_ih, b_hh = (getattr(rnn, f"bias_{n}_l{layer}").detach() for n in ("ih", "hh"))
+    with torch.no_grad():
+        gi = (w_ih @ torch.as_tensor(x_t, dtype=torch.float32) + b_ih).numpy()
+        gh = (w_hh @ torch.as_tensor(h_prev, dtype=torch.float32) + b_hh).numpy()
+    blocks = len(gi) // size
+    return [(float(gi[b * size + unit]), float(gh[b * size + unit])) for b in range(blocks)]
+
+
+def _substituted(model, layer, x_t, h_prev, v, u) -> str:
+    parts = _parts(model, layer, x_t, h_prev, u)
+    hp = float(h_prev[u])
+    if model.kind == "gru":
+        (ir, hr), (iz, hz), (i_n, h_n) = parts
+        r, z, n, h = (float(v[k][u]) for k in ("r_t", "z_t", "n_t", "h_t"))
+        return (
+            rf"\begin{{aligned}} r &= \sigma({ir:.3f} + {hr:.3f}) = {r:.3f} \\ "
+            rf"z &= \sigma({iz:.3f} + {hz:.3f}) = {z:.3f} \\ "
+            rf"n &= \tanh({i_n:.3f} + {r:.3f} \times {h_n:.3f}) = {n:.3f} \\ "
+            rf"h_t &= (1 - {z:.3f}) \times {n:.3f} + {z:.3f} \times {hp:.3f} = {h:.3f}"
+            r"\end{aligned}"
+        )
+    if model.kind == "rnn":
+        ((pi, ph),) = parts
+        return (
+            rf"h_t = \tanh({pi:.3f} + {ph:.3f}) = \tanh({float(v['pre_t'][u]):.3f}) "
+            rf"= {float(v['h_t'][u]):.3f}"
+        )
+    i, f, g, o, c, h = (float(v[k][u]) for k in ("i_t", "f_t", "g_t", "o_t", "c_t", "h_t"))
+    return (
+        rf"c_t = {f:.3f} \times c_{{t-1}} + {i:.3f} \times {g:.3f} = {c:.3f}, \quad "
+        rf"h_t = {o:.3f} \times \tanh({c:.3f}) = {h:.3f}"
+    )
+
+
+def step_figure(view: StepView, title: str) -> go.Figure:
+    """Rows x_t, h_{t-1}, gates, h_t as a small heatmap (units across), chosen unit marked."""
+    rows = ROWS[view.kind]
+    width = max(len(v) for v in view.vectors.values())
+    grid = np.full((len(rows), width), np.nan)
+    for i, row in enumerate(rows):
+        grid[i, : len(view.vectors[row])] = view.vectors[row]
+    labels = [r.replace("_{t-1}", "(t-1)").replace("_t", "(t)") for r in rows]
+    fig = go.Figure(
+        go.Heatmap(
+            z=grid[::-1],
+            y=labels[::-1],
+            colorscale="RdBu_r",
+            zmin=-1,
+            zmax=1,
+            hoverongaps=False,
+            colorbar=dict(title=dict(text="value"), thickness=10),
+            hovertemplate="%{y}, unit %{x}: %{z:.3f}<extra></extra>",
+        )
+    )
+    fig.add_vline(x=view.unit, line=dict(color="black", dash="dot", width=1))
+    fig.update_layout(
+        title=dict(text=f"{title}, time step {view.step}", font=dict(size=14)),
+        height=60 + 28 * len(rows),
+        margin=dict(l=10, r=10, t=40, b=30),
+        xaxis_title="unit (x_t row: input channel)",
+        uirevision="inspector",
+    )
+    return fig

@@ -1,0 +1,55 @@
+"""Shareable links: the whole setup (lesson, settings, hidden controls) in the URL query.
+
+A link is untrusted text: ``read_link`` never raises, drops what it cannot use with one
+message each, and falls back to the lesson's or the default settings. ``write_link`` gives
+the query that reproduces a run, so the same seed gives the same numbers in another browser.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from gru_viz.config import RunConfig, config_from_strings, config_to_strings
+from gru_viz.lessons import LESSONS
+
+SETTING_GROUPS = ("Task", "Models", "Training")  # what a classroom link can hide
+LESSON_KEY, HIDE_KEY = "lesson", "hide"
+
+
+@dataclass
+class Link:
+    config: RunConfig
+    lesson: str | None = None
+    hidden: tuple[str, ...] = ()
+    problems: list[str] = field(default_factory=list)
+
+
+def lesson_config(lesson: str | None) -> RunConfig:
+    return LESSONS[lesson].config if lesson in LESSONS else RunConfig()
+
+
+def read_link(params: Mapping[str, str]) -> Link:
+    problems: list[str] = []
+    lesson = params.get(LESSON_KEY)
+    if lesson is not None and lesson not in LESSONS:
+        problems.append(f"No lesson called '{str(lesson)[:30]}'; opened free exploration.")
+        lesson = None
+    hidden_text = str(params.get(HIDE_KEY, ""))[:100]
+    wanted = [g.strip().capitalize() for g in hidden_text.split(",") if g.strip()]
+    hidden = tuple(g for g in SETTING_GROUPS if g in wanted)
+    if len(hidden) != len(set(wanted)):
+        problems.append(f"Can only hide {', '.join(SETTING_GROUPS)}; ignored the rest.")
+    cfg, more = config_from_strings(params, lesson_config(lesson))
+    return Link(cfg, lesson, hidden, problems + more)
+
+
+def write_link(cfg: RunConfig, lesson: str | None = None, hidden: tuple[str, ...] = ()) -> dict:
+    """Query parameters for this setup: only what differs from the lesson (or the defaults)."""
+    query = {}
+    if lesson in LESSONS:
+        query[LESSON_KEY] = lesson
+    query.update(config_to_strings(cfg, lesson_config(lesson)))
+    if hidden:
+        query[HIDE_KEY] = ",".join(g.lower() for g in hidden)
+    return query
