@@ -255,9 +255,10 @@ def grad_h_figure(
         data.append(_trace(kind, None, norms(probe), name, hover, width=3.5))
     which = "mean over probe samples" if sample is None else f"probe sample {sample}"
     legend = f"solid: now · dotted: initialisation · faint: in between · {which}"
-    # Bottom right: the curves rise towards the last step, so that corner stays empty.
-    place = dict(x=1, y=0.02, xanchor="right", yanchor="bottom", align="right", font=SMALL)
+    # Under the axis title, not on the plot: inside it, it collides with the ticks on a laptop.
+    place = dict(x=0, y=-0.2, xanchor="left", yanchor="top", align="left", font=SMALL)
     layout = _layout("grad_h", "time step t", "‖∂L/∂h_t‖", log_y=True)
+    layout["margin"] = dict(MARGIN, b=95)
     layout["yaxis"]["exponentformat"] = "power"
     layout["annotations"] = [dict(NOTE, text=f"{note}<br>{legend}", **place)]
     if cursor is not None:

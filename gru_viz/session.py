@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TypeVar
 
+import torch
+
 from gru_viz.config import FIELD_BY_NAME, RunConfig
 from gru_viz.models import NO_INTERVENTION, Intervention
 from gru_viz.trainer import Trainer
@@ -27,6 +29,29 @@ SPEEDS = {"slow": 0.1, "normal": 0.35, "fast": 0.7}
 FIRST_TICK_SECONDS = 0.1
 TICK_SECONDS = 1.0
 LOCK_WAIT_SECONDS = 5.0
+
+
+_warm_up_lock = threading.Lock()
+_warmed_up = False
+
+
+def warm_up_in_background() -> None:
+    """Import what the first training step needs while the first charts are being drawn.
+
+    The first torch optimizer of a process imports torch._dynamo (about 1.5 s). Doing that in a
+    one-shot thread right after the first session is built keeps it off both the first chart
+    and, usually, the first press of Play.
+    """
+    global _warmed_up
+    with _warm_up_lock:
+        if _warmed_up:
+            return
+        _warmed_up = True
+    threading.Thread(
+        target=lambda: torch.optim.Adam([torch.zeros(1, requires_grad=True)]),
+        name="gru-viz-warm-up",
+        daemon=True,
+    ).start()
 
 
 class SessionBusy(RuntimeError):
@@ -46,6 +71,7 @@ class LiveSession:
         self.lock = threading.RLock()
         self.cfg = cfg
         self.trainer = Trainer(cfg)
+        warm_up_in_background()
         self._playing = False
         self._ticks_since_play = 0
         self.speed = "normal"

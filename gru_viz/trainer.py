@@ -7,6 +7,7 @@ records of what happened. No I/O, no Streamlit.
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections.abc import Callable
@@ -75,7 +76,9 @@ class ModelSlot:
 
     kind: str
     model: SequenceModel
-    optimizer: torch.optim.Optimizer
+    # Built on first use: the first torch.optim optimizer of a process imports torch._dynamo
+    # (about 1.5 s), which the first chart of a fresh server need not wait for.
+    make_optimizer: Callable[[], torch.optim.Optimizer]
     history: BoundedSeries = field(default_factory=BoundedSeries)
     probe_series: BoundedSeries = field(default_factory=lambda: BoundedSeries(500))
     snapshots: ProbeSnapshots = field(default_factory=ProbeSnapshots)
@@ -87,6 +90,19 @@ class ModelSlot:
     # Weights at the last probe whose loss was finite: what Restore rewinds to, since the
     # weights just before a blow-up are often finite yet already give an infinite loss.
     _healthy: tuple[int, list[torch.Tensor]] | None = None
+
+    _optimizer: torch.optim.Optimizer | None = None
+
+    @property
+    def optimizer(self) -> torch.optim.Optimizer:
+        if self._optimizer is None:
+            self._optimizer = self.make_optimizer()
+        return self._optimizer
+
+    def renew_optimizer(self, cfg: RunConfig) -> None:
+        """A fresh optimizer (no momentum or Adam state) for ``cfg``, built on next use."""
+        self.make_optimizer = functools.partial(make_optimizer, cfg, self.model)
+        self._optimizer = None
 
     @property
     def parameters(self) -> list[torch.nn.Parameter]:
@@ -137,7 +153,7 @@ class Trainer:
             )
             if kind == "gru" and cfg.z_bias != 0:
                 model.set_update_gate_bias(cfg.z_bias)
-            self.slots[kind] = ModelSlot(kind, model, make_optimizer(cfg, model))
+            self.slots[kind] = ModelSlot(kind, model, functools.partial(make_optimizer, cfg, model))
         self.probe_all()
 
     # -- training -------------------------------------------------------------------------
@@ -238,7 +254,7 @@ class Trainer:
             with torch.no_grad():
                 torch._foreach_copy_([p.data for p in slot.parameters], weights)
         slot.stopped = None
-        slot.optimizer = make_optimizer(self.cfg, slot.model)
+        slot.renew_optimizer(self.cfg)
         self._probe_one(slot)
         return step
 
@@ -249,8 +265,9 @@ class Trainer:
         optimizer_changed = cfg.optimizer != self.cfg.optimizer
         self.cfg = cfg
         for slot in self.slots.values():
-            if optimizer_changed:
-                slot.optimizer = make_optimizer(cfg, slot.model)
+            if optimizer_changed or slot._optimizer is None:
+                slot.renew_optimizer(cfg)
+                continue
             for group in slot.optimizer.param_groups:
                 group["lr"] = cfg.lr
 
