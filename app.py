@@ -162,13 +162,18 @@ def sidebar(live: LiveSession) -> None:
 
 
 # -- controls ------------------------------------------------------------------------------
-def toggle_play() -> None:
+def set_playing(value: bool) -> None:
+    # Not a toggle: a click that lands during a timer tick can reach this callback twice
+    # (once with the fragment's rerun, once with the full one), and a toggle would undo itself.
     live: LiveSession = st.session_state.live
-    live.playing = not live.playing and bool(live.trainer.active)
+    live.playing = value and bool(live.trainer.active)
 
 
-def step_clicked() -> None:
+def step_clicked(full_run: int) -> None:
     live: LiveSession = st.session_state.live
+    if st.session_state.get("stepped_in_run") == full_run:
+        return  # the same click delivered twice (see set_playing): step only once
+    st.session_state.stepped_in_run = full_run
     live.playing = False
     live.step(int(st.session_state.steps_per_click))
 
@@ -188,7 +193,8 @@ def controls(live: LiveSession) -> None:
         "⏸ Pause" if live.playing else "▶ Play",
         key="play",
         type="primary",
-        on_click=toggle_play,
+        on_click=set_playing,
+        args=(not live.playing,),
         width="stretch",
         help="Train both models continuously; the charts update about once a second.",
     )
@@ -196,6 +202,7 @@ def controls(live: LiveSession) -> None:
         "Step",
         key="step",
         on_click=step_clicked,
+        args=(st.session_state.full_runs,),  # names this click: no two clicks share a full run
         width="stretch",
         help="Pause, then train exactly the chosen number of steps.",
     )
@@ -440,19 +447,29 @@ def interventions(live: LiveSession) -> None:
             "h; r = 0 makes the candidate ignore the old state."
         )
         a, b, c = st.columns(3)
-        clamp_z = a.toggle("Clamp update gate z", key="iv_z_on")
-        z_value = a.slider("z =", 0.0, 1.0, 1.0, 0.05, key="iv_z", disabled=not clamp_z)
-        clamp_r = b.toggle("Clamp reset gate r", key="iv_r_on")
-        r_value = b.slider("r =", 0.0, 1.0, 0.0, 0.05, key="iv_r", disabled=not clamp_r)
+        # Applied in on_change, before this run draws the banner and the figures above.
+        changed = {"on_change": intervention_changed}
+        clamp_z = a.toggle("Clamp update gate z", key="iv_z_on", **changed)
+        a.slider("z =", 0.0, 1.0, 1.0, 0.05, key="iv_z", disabled=not clamp_z, **changed)
+        clamp_r = b.toggle("Clamp reset gate r", key="iv_r_on", **changed)
+        b.slider("r =", 0.0, 1.0, 0.0, 0.05, key="iv_r", disabled=not clamp_r, **changed)
         width = max(s.model.hidden_size for s in live.trainer.slots.values())
-        ablate = c.multiselect("Zero (ablate) units", range(width), key="iv_units")
-        in_training = st.toggle("Apply while training too (unrolled path, slower)", key="iv_train")
-        wanted = Intervention(
-            z_value if clamp_z else None, r_value if clamp_r else None, tuple(sorted(ablate))
-        )
-        if (wanted, in_training) != (live.intervention, live.intervene_in_training):
-            live.set_intervention(wanted, in_training and wanted.active)
+        c.multiselect("Zero (ablate) units", range(width), key="iv_units", **changed)
+        st.toggle("Apply while training too (unrolled path, slower)", key="iv_train", **changed)
+        intervention_changed()  # a no-op unless the widgets and the run disagree
         st.button("Clear all interventions", key="iv_clear", on_click=clear_interventions)
+
+
+def intervention_changed() -> None:
+    state, live = st.session_state, st.session_state.live
+    wanted = Intervention(
+        state.get("iv_z", 1.0) if state.get("iv_z_on") else None,
+        state.get("iv_r", 0.0) if state.get("iv_r_on") else None,
+        tuple(sorted(state.get("iv_units") or ())),
+    )
+    in_training = bool(state.get("iv_train")) and wanted.active
+    if (wanted, in_training) != (live.intervention, live.intervene_in_training):
+        live.set_intervention(wanted, in_training)
 
 
 def clear_interventions() -> None:
@@ -593,6 +610,7 @@ def equations_panel() -> None:
 
 
 def main() -> None:
+    st.session_state.full_runs = st.session_state.get("full_runs", 0) + 1
     live = live_session()
     sidebar(live)
     st.title("Why gates help: GRU vs vanilla RNN, live")

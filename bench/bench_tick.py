@@ -46,12 +46,16 @@ def main() -> None:
         drawing = time.perf_counter() - drawn
         total = trained + drawing
         rows.append((session.trainer.step_count - steps_before, total, probing, drawing))
-        print(f"steps {rows[-1][0]:3d}  tick {total * 1e3:6.0f} ms  probes {probing * 1e3:5.0f} ms"
-              f"  figures+json {drawing * 1e3:5.0f} ms  overhead {(probing + drawing) / total:.0%}")
+        print(
+            f"steps {rows[-1][0]:3d}  tick {total * 1e3:6.0f} ms  probes {probing * 1e3:5.0f} ms"
+            f"  figures+json {drawing * 1e3:5.0f} ms  overhead {(probing + drawing) / total:.0%}"
+        )
     share = statistics.median((p + d) / t for _, t, p, d in rows)
-    print(f"median overhead beyond training: {share:.0%} of a tick (target < {TARGET:.0%}) -> "
-          f"{'OK' if share < TARGET else 'OVER'}; "
-          f"{statistics.median(s for s, *_ in rows)} steps per tick at speed '{args.speed}'")
+    print(
+        f"median overhead beyond training: {share:.0%} of a tick (target < {TARGET:.0%}) -> "
+        f"{'OK' if share < TARGET else 'OVER'}; "
+        f"{statistics.median(s for s, *_ in rows)} steps per tick at speed '{args.speed}'"
+    )
 
 
 if __name__ == "__main__":

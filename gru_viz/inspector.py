@@ -11,7 +11,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import plotly.graph_objects as go
-import torch
 
 from gru_viz.models import SequenceModel
 from gru_viz.records import ProbeResult
@@ -55,39 +54,47 @@ def step_view(
     }
     for row in ROWS[model.kind][2:]:
         vectors[row] = traces[names[row]][t]
-    equation = _substituted(model, layer, below[t], h_prev, vectors, unit)
+    equation = _substituted(model, result, layer, below[t], h_prev, vectors, unit)
     return StepView(model.kind, t, vectors, equation, unit)
 
 
-def _parts(model: SequenceModel, layer: int, x_t: np.ndarray, h_prev: np.ndarray, unit: int):
-    """Per gate block: (W_i x + b_i)[unit] and (W_h h + b_h)[unit]."""
-    rnn, size = model.rnn, model.hidden_size
-    w_ih, w_hh = (getattr(rnn, f"weight_{n}_l{layer}").detach() for n in ("ih", "hh"))
-    b_ih, b_hh = (getattr(rnn, f"bias_{n}_l{layer}").detach() for n in ("ih", "hh"))
-    with torch.no_grad():
-        gi = (w_ih @ torch.as_tensor(x_t, dtype=torch.float32) + b_ih).numpy()
-        gh = (w_hh @ torch.as_tensor(h_prev, dtype=torch.float32) + b_hh).numpy()
-    blocks = len(gi) // size
-    return [(float(gi[b * size + unit]), float(gh[b * size + unit])) for b in range(blocks)]
+def _parts(result: ProbeResult, layer: int, x_t: np.ndarray, h_prev: np.ndarray, unit: int):
+    """Per gate block: (W_i x + b_i)[unit] and (W_h h + b_h)[unit], with the probe's weights.
+
+    The model may have trained since the probe; its current weights would not match the traces.
+    """
+    w = result.weights
+    w_ih, w_hh = w[f"weight_ih_l{layer}"], w[f"weight_hh_l{layer}"]
+    gi = w_ih.astype(np.float64) @ x_t + w[f"bias_ih_l{layer}"]
+    gh = w_hh.astype(np.float64) @ h_prev + w[f"bias_hh_l{layer}"]
+    size = w_hh.shape[1]
+    return [
+        (float(gi[b * size + unit]), float(gh[b * size + unit])) for b in range(len(gi) // size)
+    ]
 
 
-def _substituted(model, layer, x_t, h_prev, v, u) -> str:
-    parts = _parts(model, layer, x_t, h_prev, u)
+def _plus(value: float) -> str:
+    """'+ 0.339' or '- 0.339': never '+ -0.339'."""
+    return f"{'-' if value < 0 else '+'} {abs(value):.3f}"
+
+
+def _substituted(model, result, layer, x_t, h_prev, v, u) -> str:
+    parts = _parts(result, layer, x_t, h_prev, u)
     hp = float(h_prev[u])
     if model.kind == "gru":
         (ir, hr), (iz, hz), (i_n, h_n) = parts
         r, z, n, h = (float(v[k][u]) for k in ("r_t", "z_t", "n_t", "h_t"))
         return (
-            rf"\begin{{aligned}} r &= \sigma({ir:.3f} + {hr:.3f}) = {r:.3f} \\ "
-            rf"z &= \sigma({iz:.3f} + {hz:.3f}) = {z:.3f} \\ "
-            rf"n &= \tanh({i_n:.3f} + {r:.3f} \times {h_n:.3f}) = {n:.3f} \\ "
+            rf"\begin{{aligned}} r &= \sigma({ir:.3f} {_plus(hr)}) = {r:.3f} \\ "
+            rf"z &= \sigma({iz:.3f} {_plus(hz)}) = {z:.3f} \\ "
+            rf"n &= \tanh({i_n:.3f} + {r:.3f} \times ({h_n:.3f})) = {n:.3f} \\ "
             rf"h_t &= (1 - {z:.3f}) \times {n:.3f} + {z:.3f} \times {hp:.3f} = {h:.3f}"
             r"\end{aligned}"
         )
     if model.kind == "rnn":
         ((pi, ph),) = parts
         return (
-            rf"h_t = \tanh({pi:.3f} + {ph:.3f}) = \tanh({float(v['pre_t'][u]):.3f}) "
+            rf"h_t = \tanh({pi:.3f} {_plus(ph)}) = \tanh({float(v['pre_t'][u]):.3f}) "
             rf"= {float(v['h_t'][u]):.3f}"
         )
     i, f, g, o, c, h = (float(v[k][u]) for k in ("i_t", "f_t", "g_t", "o_t", "c_t", "h_t"))
@@ -120,7 +127,7 @@ def step_figure(view: StepView, title: str) -> go.Figure:
     fig.add_vline(x=view.unit, line=dict(color="black", dash="dot", width=1))
     fig.update_layout(
         title=dict(text=f"{title}, time step {view.step}", font=dict(size=14)),
-        height=60 + 28 * len(rows),
+        height=max(220, 60 + 28 * len(rows)),
         margin=dict(l=10, r=10, t=40, b=30),
         xaxis_title="unit (x_t row: input channel)",
         uirevision="inspector",

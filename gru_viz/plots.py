@@ -61,6 +61,8 @@ def _layout(revision: str, x_title: str, y_title: str, log_y: bool = False, **ex
     A log/linear switch gets its own ``uirevision``: a zoom kept across it would be meaningless.
     """
     y_axis = _axis(y_title + (" (log)" if log_y else ""), type="log" if log_y else "linear")
+    if log_y:  # a bare "5" between 0.1 and 1 reads as five: label only the powers of ten
+        y_axis["minorloglabels"] = "none"
     layout = dict(uirevision=revision + ("-log" if log_y else ""), height=HEIGHT, margin=MARGIN)
     layout.update(legend=LEGEND, hovermode="x unified", xaxis=_axis(x_title), yaxis=y_axis)
     return dict(layout, **extra)
@@ -178,8 +180,25 @@ def loss_figure(
         name = f"{_title(kind)} (smoothed; faint: each step)"
         data.append(_trace(kind, steps, average, name, "mean %{y:.4g}", width=2.5))
     layout = _layout("loss", "training step", "loss", log_y)
-    label = f"baseline {baseline:.3g}: {baseline_note}"
+    # Short on the line (the curves sit on it); the note is in the hover and the caption.
+    label = f"baseline {baseline:.3g}"
     layout["shapes"] = [_hline(baseline, label, f"trivial baseline {baseline:.3g}")]
+    # An invisible twin of the line carries the explanation into the unified hover.
+    steps = np.concatenate([h.array("step") for h in histories.values()] + [np.zeros(0)])
+    ends = [steps.min(), steps.max()] if steps.size else [0.0, 1.0]
+    hover = f"baseline {baseline:.3g}: {baseline_note}<extra></extra>"
+    data.append(
+        dict(
+            type="scatter",
+            x=ends,
+            y=[baseline] * 2,
+            mode="lines",
+            line=dict(width=0),
+            showlegend=False,
+            hovertemplate=hover,
+            name="trivial baseline",
+        )
+    )
     return go.Figure(data=data, layout=layout)
 
 
@@ -256,9 +275,9 @@ def grad_h_figure(
     which = "mean over probe samples" if sample is None else f"probe sample {sample}"
     legend = f"solid: now · dotted: initialisation · faint: in between · {which}"
     # Under the axis title, not on the plot: inside it, it collides with the ticks on a laptop.
-    place = dict(x=0, y=-0.2, xanchor="left", yanchor="top", align="left", font=SMALL)
+    place = dict(x=0, y=-0.3, xanchor="left", yanchor="top", align="left", font=SMALL)
     layout = _layout("grad_h", "time step t", "‖∂L/∂h_t‖", log_y=True)
-    layout["margin"] = dict(MARGIN, b=95)
+    layout["margin"] = dict(MARGIN, b=110)
     layout["yaxis"]["exponentformat"] = "power"
     layout["annotations"] = [dict(NOTE, text=f"{note}<br>{legend}", **place)]
     if cursor is not None:

@@ -22,6 +22,8 @@ class ProbeResult:
         total gradient reaching h_t through the readout *and* the recurrence. NaN on padding.
     prediction: (samples, T, outputs): regression outputs, or class probabilities.
     loss: (samples,) each sample's loss.
+    weights: the recurrent layer's parameters at probe time (PyTorch names), so a view can
+        recompute any intermediate value with exactly the weights the traces came from.
     """
 
     step: int
@@ -31,6 +33,7 @@ class ProbeResult:
     prediction: np.ndarray
     loss: np.ndarray
     sigma_max: float
+    weights: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 class BoundedSeries:

@@ -209,7 +209,9 @@ def test_the_loss_chart_draws_the_trivial_baseline(adding, log_y):
     figure = plots.loss_figure(histories, baseline, task.baseline_note, log_y=log_y)
     (line,) = figure.layout.shapes
     assert line.y0 == line.y1 == pytest.approx(baseline)
-    assert f"{baseline:.3g}" in line.name and task.baseline_note in line.label.text
+    assert f"{baseline:.3g}" in line.name and f"{baseline:.3g}" in line.label.text
+    (twin,) = [t for t in figure.data if t.name == "trivial baseline"]
+    assert task.baseline_note in twin.hovertemplate and set(twin.y) == {baseline}
     assert figure.layout.yaxis.type == ("log" if log_y else "linear")
     losses = [t for t in figure.data if t.name.endswith("(each step)")]
     for trace, history in zip(losses, histories.values(), strict=True):
