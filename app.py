@@ -20,7 +20,13 @@ from gru_viz.inspector import step_figure, step_view
 from gru_viz.lessons import LESSONS, check_claim
 from gru_viz.models import MODEL_TITLES, Intervention
 from gru_viz.report import build_report
-from gru_viz.session import SPEEDS, TICK_SECONDS, LiveSession, SessionBusy
+from gru_viz.session import (
+    SPEEDS,
+    TICK_SECONDS,
+    LiveSession,
+    SessionBusy,
+    warm_up_in_background,
+)
 from gru_viz.sharing import SETTING_GROUPS, read_link, write_link
 from gru_viz.standalone import script_filename, standalone_script
 from gru_viz.tasks import TASKS
@@ -402,7 +408,7 @@ def figures(live: LiveSession) -> tuple[int, int]:
         "gates",
         at,
     )
-    with st.expander("Input of this probe sequence"):
+    if st.toggle("Show the input of this probe sequence", key="show_input"):
         chart(
             plots.input_figure(
                 batch.x.numpy(),
@@ -419,7 +425,16 @@ def figures(live: LiveSession) -> tuple[int, int]:
 
 
 def inspector(live: LiveSession, sample: int, cursor: int) -> None:
-    with st.expander(f"Step inspector: sequence {sample}, time step {cursor}", expanded=False):
+    # Switches, not expanders: a collapsed expander still builds and ships its figures on every
+    # tick, and each chart costs the server and every browser time.
+    if not st.toggle(
+        "Step inspector",
+        key="show_inspector",
+        help="The computation of one time step, with the real numbers.",
+    ):
+        return
+    with st.container(border=True):
+        st.markdown(f"**Step inspector: sequence {sample}, time step {cursor}**")
         width = max(s.model.hidden_size for s in live.trainer.slots.values())
         unit = st.number_input(
             "Unit to substitute into the equations", 0, width - 1, 0, key="inspect_unit"
@@ -479,7 +494,9 @@ def clear_interventions() -> None:
 
 def more_views(live: LiveSession, sample: int) -> None:
     slots = live.trainer.slots
-    with st.expander("More views: saturation, singular values, history"):
+    if not st.toggle("More views: gate saturation, singular values, history", key="show_more"):
+        return
+    with st.container(border=True):
         left, right = st.columns(2)
         with left:
             st.plotly_chart(
@@ -643,6 +660,7 @@ def main() -> None:
     live_panel()
     sharing_and_downloads(live)
     equations_panel()
+    warm_up_in_background()
 
 
 main()

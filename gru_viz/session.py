@@ -39,8 +39,8 @@ def warm_up_in_background() -> None:
     """Import what the first training step needs while the first charts are being drawn.
 
     The first torch optimizer of a process imports torch._dynamo (about 1.5 s). Doing that in a
-    one-shot thread right after the first session is built keeps it off both the first chart
-    and, usually, the first press of Play.
+    one-shot thread once the first page has been sent keeps it off both the first chart and,
+    usually, the first press of Play (the thread shares the GIL, so not before).
     """
     global _warmed_up
     with _warm_up_lock:
@@ -71,7 +71,6 @@ class LiveSession:
         self.lock = threading.RLock()
         self.cfg = cfg
         self.trainer = Trainer(cfg)
-        warm_up_in_background()
         self._playing = False
         self._ticks_since_play = 0
         self.speed = "normal"

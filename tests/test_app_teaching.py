@@ -158,9 +158,11 @@ def test_inspector_numbers_are_the_probe_traces_and_satisfy_the_equations():
     sample, t, unit = 3, 5, 2
     at.selectbox(key="sample").set_value(sample)
     at.slider(key="cursor").set_value(t)
+    at.toggle(key="show_inspector").set_value(True).run()
     at.number_input(key="inspect_unit").set_value(unit).run()
     assert not at.exception
-    assert f"Step inspector: sequence {sample}, time step {t}" in [e.label for e in at.expander]
+    heading = f"**Step inspector: sequence {sample}, time step {t}**"
+    assert heading in [m.value for m in at.markdown]
     x = trainer.probe_batch.x
 
     gru = trainer.slots["gru"]
@@ -437,6 +439,7 @@ def test_parameter_matched_sizes_and_the_history_scrubber():
     for kind, title in (("gru", "GRU"), ("rnn", "RNN (tanh)"), ("lstm", "LSTM")):
         assert f"{title} {count[kind]:,} ({size[kind]} units)" in caption, caption
 
+    at.toggle(key="show_more").set_value(True).run()
     assert "history_step" not in {e.key for e in at.select_slider}  # one probe: nothing to scrub
     train(at, 50)  # probes at steps 0, 20 and 40
     scrubber = at.select_slider(key="history_step")

@@ -31,7 +31,8 @@ RUNNING_DONE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 LOSS_POINTS = f"""() => {{
     const charts = document.querySelectorAll('{CHART}');
     if (!charts.length || !charts[0].data) return 0;
-    return Math.max(0, ...charts[0]._fullData.map(t => (t.x || []).length));
+    return Math.max(0, ...charts[0]._fullData
+        .filter(t => t.name !== 'trivial baseline').map(t => (t.x || []).length));
 }}"""
 
 
@@ -56,8 +57,8 @@ def test_play_trains_and_every_chart_draws(shots: Path, capsys):
         page.goto(url)
         page.locator(CHART).first.wait_for(state="visible", timeout=60_000)
         cold_start = time.perf_counter() - started
-        # the 7 main figures (the input one sits in an expander), then inspector and extras
-        page.wait_for_function(f"document.querySelectorAll('{CHART}').length >= 11", timeout=30_000)
+        # the six main figures; the input, inspector and extra views wait behind switches
+        expect(page.locator(CHART)).to_have_count(6, timeout=30_000)
         page.wait_for_selector(RUNNING_DONE, timeout=30_000)
         assert step_counter(page) == 0
         page.screenshot(path=shots / "dashboard-initial.png", full_page=True)

@@ -91,15 +91,20 @@ def test_a_shared_lesson_link_opens_the_lesson_and_trains(shots: Path, capsys):
         page.wait_for_timeout(500)
         page.screenshot(path=shots / "lesson-forget.png", full_page=True)
 
-        inspector = page.locator('[data-testid="stExpander"]', has_text="Step inspector")
-        inspector.locator("summary").click()
-        expect(inspector.locator(CHART).first).to_be_visible(timeout=15_000)
-        expect(inspector.locator(".katex").first).to_be_visible()
-        assert inspector.locator(CHART).count() == 2  # GRU and RNN
-        inspector.scroll_into_view_if_needed()
+        page.locator('[data-testid="stCheckbox"]', has_text="Step inspector").click()
+        heading = page.get_by_text("Step inspector: sequence", exact=False)
+        expect(heading).to_be_visible(timeout=15_000)
+        expect(page.locator(CHART)).to_have_count(8, timeout=15_000)  # + GRU and RNN steps
+        expect(page.locator(".katex:visible").first).to_be_visible()
+        heading.scroll_into_view_if_needed()
         page.mouse.move(800, 5)
         page.wait_for_timeout(500)
-        inspector.screenshot(path=shots / "inspector.png")
+        box = heading.bounding_box()
+        page.screenshot(
+            path=shots / "inspector.png",
+            full_page=True,
+            clip={"x": box["x"] - 20, "y": box["y"] - 20, "width": 1250, "height": 900},
+        )
         browser.close()
     with capsys.disabled():
         print(
