@@ -1,0 +1,652 @@
+"""Load test: N students open the dashboard at once, press Play, and watch it train.
+
+Starts ``streamlit run app.py`` on a free loopback port (or uses ``--url``), opens ``--sessions``
+browser contexts in one headless Chromium (``--browsers`` to spread them over more), presses
+Play in each and lets them train for ``--duration`` seconds. An init script in every page
+samples the "Training step" metric every 50 ms and keeps the time of each change, so per
+session we get steps/s and the intervals between successive updates (what a student sees as
+the tick). Also measured: the server's RSS (process and children, /proc/<pid>/status) before
+the sessions open, while they train and after they close; CPU seconds used by the server and by
+Chromium; errors (exception boxes, "Training paused after an error", "Not applied", console
+errors, page errors, tracebacks in the server log).
+
+Targets (issue: classroom-grade robustness): 20 sessions with no errors, every session
+progressing, p95 update interval < 2 s; memory per session is reported.
+All traffic stays on 127.0.0.1; a watchdog ends everything after ``--hard-timeout`` seconds.
+Run: python -m bench.load_test [--sessions 20] [--duration 60] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from tests.conftest_browser import CHROMIUM, CHROMIUM_ARGS, ROOT, free_port
+
+# Every student's tab is in front of them: keep background pages ticking at full rate.
+LOAD_ARGS = [
+    *CHROMIUM_ARGS,
+    "--disable-background-timer-throttling",
+    "--disable-renderer-backgrounding",
+    "--disable-backgrounding-occluded-windows",
+]
+TARGET_P95_SECONDS = 2.0
+READY = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+PLAY = '[data-testid="stButton"] button:visible'
+# Sampled in the page: the time (ms since the epoch) of every change of the step counter.
+RECORDER = """
+window.__gv = {ticks: [], visibility: document.visibilityState};
+setInterval(() => {
+  for (const m of document.querySelectorAll('[data-testid="stMetric"]')) {
+    if (!m.textContent.includes('Training step')) continue;
+    const v = m.querySelector('[data-testid="stMetricValue"]');
+    if (!v) return;
+    const n = parseInt(v.textContent.replace(/[^0-9]/g, ''), 10);
+    const t = window.__gv.ticks;
+    if (!Number.isNaN(n) && (!t.length || t[t.length - 1][1] !== n)) t.push([Date.now(), n]);
+    window.__gv.visibility = document.visibilityState;
+    return;
+  }
+}, 50);
+"""
+# The server still builds and sends every figure; only this client skips drawing them (the
+# lazily loaded chart component is replaced by one that renders nothing), so that one machine
+# can play 20 students without its browser taking the cores the server needs.
+NO_PLOTLY = "export function PlotlyChart() { return null; }\nexport default PlotlyChart;\n"
+# Also no animations (stale-element fades, the running indicator) and nothing laid out or
+# painted but the metrics: React still receives and applies every update.
+LEAN = """
+document.addEventListener('DOMContentLoaded', () => {
+  const style = document.createElement('style');
+  style.textContent = `*, *::before, *::after { animation: none !important;
+      transition: none !important; }
+    [data-testid="stSidebar"], [data-testid="stExpander"], [data-testid="stPlotlyChart"],
+    .katex, [data-testid="stCaptionContainer"] { display: none !important; }`;
+  document.head.appendChild(style);
+});
+"""
+ERROR_TEXTS = ("Training paused after an error", "Not applied", "busy")
+
+
+# -- processes -------------------------------------------------------------------------------
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process and all its descendants, in MB (0 if it is gone)."""
+    total = 0.0
+    for p in [pid, *descendants(pid)]:
+        with contextlib.suppress(OSError), open(f"/proc/{p}/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1]) / 1024
+    return total
+
+
+def descendants(pid: int) -> list[int]:
+    found, todo = [], [pid]
+    while todo:
+        parent = todo.pop()
+        for task in Path(f"/proc/{parent}/task").glob("*/children"):
+            with contextlib.suppress(OSError):
+                kids = [int(k) for k in task.read_text().split()]
+                found += kids
+                todo += kids
+    return found
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of these processes (not their descendants)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
+def wait_healthy(url: str, process: subprocess.Popen | None, timeout: float = 90) -> None:
+    deadline = time.time() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as reply:
+                if reply.status == 200:
+                    return
+        except OSError:
+            if (process and process.poll() is not None) or time.time() > deadline:
+                raise RuntimeError(f"server at {url} did not come up") from None
+            time.sleep(0.2)
+
+
+@contextlib.contextmanager
+def streamlit_app(
+    port: int,
+    log_path: Path,
+    *extra: str,
+    env: dict[str, str] | None = None,
+    cpus: set[int] | None = None,
+) -> Iterator[subprocess.Popen]:
+    """``streamlit run app.py`` on 127.0.0.1:port, headless, in its own process group."""
+    log = open(log_path, "w")  # noqa: SIM115 (kept open for the process)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(ROOT / "app.py"),
+            "--server.headless",
+            "true",
+            "--server.address",
+            "127.0.0.1",
+            "--server.port",
+            str(port),
+            "--browser.gatherUsageStats",
+            "false",
+            *extra,
+        ],
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        env={**os.environ, **(env or {})},
+        preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None,
+    )
+    try:
+        yield process
+    finally:
+        stop_group(process)
+        log.close()
+
+
+def stop_group(process: subprocess.Popen) -> None:
+    """Stop a process we started and everything it started (its own process group)."""
+    if process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+
+
+def watchdog(seconds: float, cleanup) -> threading.Timer:
+    """After ``seconds``, run ``cleanup`` and end this process, whatever it is doing."""
+
+    def fire() -> None:
+        print(f"\n[load] hard timeout after {seconds:.0f} s: stopping everything", flush=True)
+        with contextlib.suppress(Exception):
+            cleanup()
+        os._exit(3)  # Playwright's driver sees its pipe close and takes Chromium down with it
+
+    timer = threading.Timer(seconds, fire)
+    timer.daemon = True
+    timer.start()
+    return timer
+
+
+# -- measuring -------------------------------------------------------------------------------
+@dataclass
+class SessionResult:
+    index: int
+    ready_s: float = float("nan")  # page open -> first full render, under the crowd's load
+    steps_start: int = 0
+    steps_end: int = 0
+    steps_per_s: float = 0.0
+    intervals: list[float] = field(default_factory=list)  # seconds between counter updates
+    errors: list[str] = field(default_factory=list)
+    visibility: str = ""
+    ws_bytes: list[int] = field(default_factory=lambda: [0])  # received on the websocket
+    kb_per_s: float = 0.0
+
+    @property
+    def progressing(self) -> bool:
+        return self.steps_end > self.steps_start and len(self.intervals) >= 1
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))]
+
+
+def analyse(ticks: list[list[float]], start_ms: float, end_ms: float) -> tuple[int, int, list]:
+    """(steps at start, steps at end, intervals in s) over the window [start_ms, end_ms]."""
+    inside = [(t, n) for t, n in ticks if start_ms <= t <= end_ms]
+    before = [n for t, n in ticks if t < start_ms]
+    first = before[-1] if before else (inside[0][1] if inside else 0)
+    last = inside[-1][1] if inside else first
+    times = [t for t, _ in inside]
+    return first, last, [(b - a) / 1000 for a, b in zip(times, times[1:], strict=False)]
+
+
+def run_sessions(
+    url: str,
+    sessions: int,
+    duration: float,
+    warmup: float,
+    browsers: int = 1,
+    server_pids: tuple[int, ...] = (),
+    progress: bool = True,
+    draw_charts: bool = False,
+    profile: Path | None = None,
+    settle: float = 5.0,
+) -> dict:
+    """Open the sessions, press Play, train for ``duration`` s; returns every measurement."""
+    from playwright.sync_api import sync_playwright
+
+    def say(text: str) -> None:
+        if progress:
+            print(f"[load] {time.strftime('%H:%M:%S')} {text}", flush=True)
+
+    results = [SessionResult(i) for i in range(sessions)]
+    memory: dict[str, float] = {}
+    cpu: dict[str, float] = {}
+    with sync_playwright() as p:
+        launched = [
+            p.chromium.launch(executable_path=CHROMIUM, args=LOAD_ARGS, headless=True)
+            for _ in range(max(1, min(browsers, sessions)))
+        ]
+        pages = []
+        for i in range(sessions):
+            context = launched[i % len(launched)].new_context(
+                viewport={"width": 1400, "height": 1000}
+                if draw_charts
+                else {"width": 900, "height": 700}
+            )
+            context.add_init_script(RECORDER)
+            if not draw_charts:
+                context.add_init_script(LEAN)
+                context.route(
+                    "**/PlotlyChart.*.js",
+                    lambda route: route.fulfill(body=NO_PLOTLY, content_type="text/javascript"),
+                )
+            page = context.new_page()
+            page.on("pageerror", lambda err, r=results[i]: r.errors.append(f"pageerror: {err}"))
+            page.on("websocket", lambda ws, r=results[i]: count_frames(ws, r.ws_bytes))
+            page.on(
+                "console",
+                lambda msg, r=results[i]: (
+                    r.errors.append(f"console: {msg.text[:200]}") if msg.type == "error" else None
+                ),
+            )
+            pages.append(page)
+        say(f"opening {sessions} sessions at once on {url}")
+        opened = time.perf_counter()
+        for page in pages:
+            page.goto(url, wait_until="commit", timeout=120_000)
+        for result, page in zip(results, pages, strict=True):
+            try:
+                page.wait_for_selector(READY, timeout=180_000)
+                page.locator(PLAY, has_text="Play").wait_for(timeout=60_000)
+                result.ready_s = time.perf_counter() - opened
+            except Exception as err:  # noqa: BLE001 (recorded, the rest carry on)
+                result.errors.append(f"never ready: {str(err).splitlines()[0]}")
+        say(f"all pages rendered after {time.perf_counter() - opened:.1f} s; pressing Play")
+        memory["before_play"] = sum(rss_mb(pid) for pid in server_pids)
+        chromium_pids = _chromium_pids()  # now: a navigation can move a page to a new process
+        for result, page in zip(results, pages, strict=True):
+            try:
+                page.locator(PLAY, has_text="Play").click(timeout=60_000)
+            except Exception as err:  # noqa: BLE001
+                result.errors.append(f"play: {str(err).splitlines()[0]}")
+        played = time.time()
+        while time.time() < played + warmup:
+            pages[0].wait_for_timeout(200)  # Playwright delivers page events while it waits
+        bytes_start = [r.ws_bytes[0] for r in results]
+        spy = start_profiler(server_pids[0], duration, profile) if profile and server_pids else None
+        cpu_start = (cpu_seconds(list(server_pids)), cpu_seconds(chromium_pids), time.time())
+        peak = 0.0
+        while time.time() < played + warmup + duration:
+            pages[0].wait_for_timeout(1000 * min(5.0, played + warmup + duration - time.time()))
+            now = sum(rss_mb(pid) for pid in server_pids)
+            peak = max(peak, now)
+            say(f"training… {time.time() - played:5.0f} s, server RSS {now:,.0f} MB")
+        ended = time.time()
+        if spy:
+            spy.wait(timeout=60)
+        for r, before in zip(results, bytes_start, strict=True):
+            r.kb_per_s = (r.ws_bytes[0] - before) / 1000 / (ended - played - warmup)
+        cpu_end = (cpu_seconds(list(server_pids)), cpu_seconds(chromium_pids), time.time())
+        wall = cpu_end[2] - cpu_start[2]
+        cpu["server_cores"] = (cpu_end[0] - cpu_start[0]) / wall
+        cpu["chromium_cores"] = (cpu_end[1] - cpu_start[1]) / wall
+        memory["training"] = sum(rss_mb(pid) for pid in server_pids)
+        memory["peak"] = max(peak, memory["training"])
+        for result, page in zip(results, pages, strict=True):
+            try:
+                data = page.evaluate("window.__gv")
+            except Exception as err:  # noqa: BLE001
+                result.errors.append(f"read: {str(err).splitlines()[0]}")
+                continue
+            result.visibility = data["visibility"]
+            start_ms, end_ms = (played + warmup) * 1000, ended * 1000
+            result.steps_start, result.steps_end, result.intervals = analyse(
+                data["ticks"], start_ms, end_ms
+            )
+            seconds = (end_ms - start_ms) / 1000
+            result.steps_per_s = (result.steps_end - result.steps_start) / seconds
+            if page.locator('[data-testid="stException"]').count():
+                result.errors.append("exception box on the page")
+            alerts = page.locator('[data-testid="stAlert"]').all_inner_texts()
+            result.errors += [
+                f"alert: {a[:120]}" for a in alerts if any(e in a for e in ERROR_TEXTS)
+            ]
+        for browser in launched:
+            browser.close()
+    say("sessions closed")
+    time.sleep(settle)
+    memory["closed"] = sum(rss_mb(pid) for pid in server_pids)
+    return {"results": results, "memory": memory, "cpu": cpu, "window_s": ended - played - warmup}
+
+
+def start_profiler(pid: int, seconds: float, out: Path) -> subprocess.Popen | None:
+    """py-spy on the server while the sessions train: samples only the thread holding the GIL,
+    since the GIL is what every session of one process shares."""
+    if not shutil.which("py-spy"):
+        print("[load] py-spy not installed (pip install py-spy): no profile")
+        return None
+    return subprocess.Popen(
+        [
+            "py-spy",
+            "record",
+            "--pid",
+            str(pid),
+            "--duration",
+            str(max(1, int(seconds) - 2)),
+            "--rate",
+            "50",
+            "--gil",
+            "--format",
+            "raw",
+            "--output",
+            str(out),
+            "--nonblocking",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+# Where the GIL goes, by frames on the stack (a sample can count in several rows).
+PROFILE_GROUPS = {
+    "training: Trainer.step (incl. probes)": "gru_viz/trainer.py",
+    "  probes (unrolled replay + gradients)": "gru_viz/probe.py",
+    "figures: gru_viz.plots / inspector": ("gru_viz/plots.py", "gru_viz/inspector.py"),
+    "plotly (figure objects, validation)": "plotly/",
+    "figure JSON (to_json / orjson / json)": ("to_json", "orjson", "json/encoder"),
+    "st.plotly_chart": "elements/plotly_chart.py",
+    "other streamlit elements and runtime": "streamlit/",
+    "app.py script itself": "app.py",
+}
+
+
+def summarise_profile(path: Path, top: int = 12) -> dict[str, float]:
+    """Inclusive share of GIL samples per group, and the hottest leaf functions."""
+    stacks: list[tuple[list[str], int]] = []
+    for line in path.read_text().splitlines():
+        frames, _, count = line.rpartition(" ")
+        if frames and count.isdigit():
+            stacks.append((frames.split(";"), int(count)))
+    total = sum(c for _, c in stacks) or 1
+    shares = {}
+    print(f"\nserver profile (py-spy --gil, {total} samples): share of GIL time")
+    for name, marks in PROFILE_GROUPS.items():
+        marks = (marks,) if isinstance(marks, str) else marks
+        hits = sum(c for f, c in stacks if any(m in fr for fr in f for m in marks))
+        shares[name] = hits / total
+        print(f"  {name:<42}{hits / total:>7.0%}")
+    leaves: dict[str, int] = {}
+    for frames, count in stacks:
+        leaves[frames[-1]] = leaves.get(frames[-1], 0) + count
+    print("  hottest functions (self time):")
+    for leaf, count in sorted(leaves.items(), key=lambda kv: -kv[1])[:top]:
+        print(f"    {count / total:>5.1%}  {leaf[:110]}")
+    return shares
+
+
+def count_frames(ws, total: list[int]) -> None:
+    def add(payload) -> None:
+        total[0] += len(payload)
+
+    ws.on("framereceived", add)
+
+
+def _chromium_pids() -> list[int]:
+    """Chromium processes started by this Python process (via Playwright's driver)."""
+    return [
+        pid
+        for pid in descendants(os.getpid())
+        if "chrom" in Path(f"/proc/{pid}/comm").read_text(errors="ignore").lower()
+    ]
+
+
+def server_log_errors(log_path: Path) -> list[str]:
+    text = log_path.read_text(errors="replace") if log_path.exists() else ""
+    lines = text.splitlines()
+    return [
+        line[:200]
+        for line in lines
+        if "Traceback" in line or re.search(r"\b(ERROR|Exception)\b", line)
+    ]
+
+
+def report(
+    sessions: int, outcome: dict, baseline_mb: float, log_errors: list[str], processes: int = 1
+) -> dict:
+    results: list[SessionResult] = outcome["results"]
+    memory, cpu = outcome["memory"], outcome["cpu"]
+    print(
+        f"\n{'#':>3}{'ready s':>9}{'steps':>15}{'steps/s':>9}{'updates':>9}"
+        f"{'p50 s':>7}{'p95 s':>7}{'max s':>7}{'KB/s':>7}  errors"
+    )
+    for r in results:
+        iv = r.intervals
+        print(
+            f"{r.index:>3}{r.ready_s:>9.1f}{f'{r.steps_start}→{r.steps_end}':>15}"
+            f"{r.steps_per_s:>9.1f}{len(iv):>9}{percentile(iv, 50):>7.2f}"
+            f"{percentile(iv, 95):>7.2f}{max(iv, default=float('nan')):>7.2f}{r.kb_per_s:>7.0f}  "
+            f"{'; '.join(r.errors[:2]) or '-'}"
+        )
+    pooled = [x for r in results for x in r.intervals]
+    p95 = percentile(pooled, 95)
+    errors = sum(len(r.errors) for r in results) + len(log_errors)
+    progressing = sum(r.progressing for r in results)
+    per_session = (memory["training"] - baseline_mb) / sessions
+    summary = {
+        "sessions": sessions,
+        "processes": processes,
+        "progressing": progressing,
+        "errors": errors,
+        "p50_interval_s": percentile(pooled, 50),
+        "p95_interval_s": p95,
+        "max_interval_s": max(pooled, default=float("nan")),
+        "mean_steps_per_s": statistics.fmean(r.steps_per_s for r in results),
+        "min_steps_per_s": min(r.steps_per_s for r in results),
+        "max_ready_s": max(r.ready_s for r in results),
+        "ws_kb_per_s": statistics.fmean(r.kb_per_s for r in results),
+        "ws_kb_per_update": sum(r.kb_per_s for r in results)
+        * outcome["window_s"]
+        / max(1, len(pooled) + len(results)),
+        "rss_baseline_mb": baseline_mb,
+        "rss_training_mb": memory["training"],
+        "rss_peak_mb": memory["peak"],
+        "rss_closed_mb": memory["closed"],
+        "mb_per_session": per_session,
+        "server_cores": cpu["server_cores"],
+        "chromium_cores": cpu["chromium_cores"],
+        # What one update of one session costs the server, whatever limits the rate: with the
+        # GIL, one process delivers at most about 1 / this many updates per second.
+        "server_cpu_s_per_update": cpu["server_cores"]
+        * outcome["window_s"]
+        / max(1, len(pooled) + len(results)),
+        "loadavg": Path("/proc/loadavg").read_text().split()[:3],
+    }
+    client_cpus = len(os.sched_getaffinity(0))
+    pinned = client_cpus < (os.cpu_count() or 1)
+    busy = cpu["chromium_cores"] + (0 if pinned else cpu["server_cores"])
+    summary["client_saturated"] = busy > 0.85 * client_cpus
+    print(
+        f"\nupdate interval over all sessions: p50 {summary['p50_interval_s']:.2f} s, "
+        f"p95 {p95:.2f} s, max {summary['max_interval_s']:.2f} s ({len(pooled)} updates); "
+        f"steps/s per session: mean {summary['mean_steps_per_s']:.1f}, "
+        f"min {summary['min_steps_per_s']:.1f}; slowest first render {summary['max_ready_s']:.1f} s"
+    )
+    print(
+        f"websocket to each browser: {summary['ws_kb_per_s']:.0f} KB/s, about "
+        f"{summary['ws_kb_per_update']:.0f} KB per update"
+    )
+    print(
+        f"server RSS: {baseline_mb:,.0f} MB after one warm-up session, "
+        f"{memory['before_play']:,.0f} MB with {sessions} open, {memory['training']:,.0f} MB "
+        f"training (peak {memory['peak']:,.0f}), {memory['closed']:,.0f} MB just after "
+        f"closing (Streamlit keeps closed sessions up to server.disconnectedSessionTTL)"
+    )
+    print(
+        f"CPU while training: server {cpu['server_cores']:.2f} cores, Chromium "
+        f"{cpu['chromium_cores']:.2f} cores, of {os.cpu_count()}; load average "
+        f"{' '.join(summary['loadavg'])}"
+    )
+    print(
+        f"server CPU per update: {summary['server_cpu_s_per_update'] * 1000:.0f} ms "
+        f"(one process can deliver about {1 / summary['server_cpu_s_per_update']:.1f} "
+        "updates/s)"
+    )
+    if summary["client_saturated"]:
+        print(
+            f"WARNING: the browsers used {busy:.2f} of the {client_cpus} cores they could have: "
+            "the load generator, not only the server, limited these numbers"
+        )
+    if log_errors:
+        print("server log:", *log_errors[:5], sep="\n  ")
+    checks = [
+        (f"{sessions} sessions with no errors", errors == 0, f"{errors} errors"),
+        (
+            "every session progressing",
+            progressing == sessions,
+            f"{progressing}/{sessions}",
+        ),
+        (
+            f"p95 update interval < {TARGET_P95_SECONDS:g} s",
+            p95 < TARGET_P95_SECONDS,
+            f"{p95:.2f} s",
+        ),
+    ]
+    for name, ok, seen in checks:
+        print(f"target {name:<36} {'OK' if ok else 'MISSED'} ({seen})")
+    print(f"memory per session: {per_session:.1f} MB (server RSS while training − baseline) / N")
+    summary["targets_met"] = all(ok for _, ok, _ in checks)
+    return summary
+
+
+def warm_up(url: str) -> None:
+    """One session first: the server imports torch and plotly on its first script run."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=LOAD_ARGS, headless=True)
+        page = browser.new_page()
+        page.goto(url, timeout=120_000)
+        page.wait_for_selector(READY, timeout=120_000)
+        page.locator(PLAY, has_text="Play").wait_for(timeout=60_000)
+        browser.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sessions", type=int, default=20)
+    parser.add_argument("--duration", type=float, default=60, help="seconds measured")
+    parser.add_argument("--warmup", type=float, default=5, help="seconds after Play not measured")
+    parser.add_argument("--browsers", type=int, default=1, help="Chromium processes")
+    parser.add_argument("--url", help="use a running server (loopback) instead of starting one")
+    parser.add_argument("--server-pid", type=int, nargs="*", default=[], help="with --url")
+    parser.add_argument("--hard-timeout", type=float, default=0, help="default: duration + 300")
+    parser.add_argument("--json", type=Path, help="write the summary here")
+    parser.add_argument(
+        "--draw-charts",
+        action="store_true",
+        help="let Chromium draw the charts (costs about a core per busy page on this machine)",
+    )
+    parser.add_argument(
+        "--profile", action="store_true", help="py-spy the server while it trains (--gil)"
+    )
+    parser.add_argument(
+        "--pin",
+        action="store_true",
+        help="server on CPU 0, this script and Chromium on the others: the server gets a "
+        "whole core of its own, whatever the browsers do",
+    )
+    parser.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a Streamlit option for the server, e.g. runner.postScriptGC=false (repeatable)",
+    )
+    args = parser.parse_args()
+    if args.url and not re.match(r"^https?://(127\.0\.0\.1|localhost)(:\d+)?(/|$)", args.url):
+        raise SystemExit("--url must be a loopback address")
+    hard = args.hard_timeout or args.duration + args.warmup + 300
+    folder = Path(tempfile.mkdtemp(prefix="gru-viz-load-"))
+    print(
+        f"[load] {args.sessions} sessions, {args.duration:g} s; options {args.option or 'none'}"
+        f"{'; server pinned to CPU 0' if args.pin else ''}; charts drawn: {args.draw_charts}; "
+        f"load average before: {Path('/proc/loadavg').read_text().strip()}"
+    )
+    with contextlib.ExitStack() as stack:
+        if args.url:
+            url, pids, log_path = args.url.rstrip("/"), tuple(args.server_pid), None
+            watchdog(hard, lambda: None)
+        else:
+            log_path, port = folder / "server.log", free_port()
+            options = [f"--{o}" for o in args.option]
+            cpus = {0} if args.pin else None
+            server = stack.enter_context(streamlit_app(port, log_path, *options, cpus=cpus))
+            if args.pin:
+                os.sched_setaffinity(0, (os.sched_getaffinity(0) - {0}) or {0})
+            watchdog(hard, lambda: stop_group(server))
+            url, pids = f"http://127.0.0.1:{port}", (server.pid,)
+            wait_healthy(url, server)
+        warm_up(url)
+        time.sleep(2)
+        baseline = sum(rss_mb(pid) for pid in pids)
+        profile = folder / "profile.txt" if args.profile else None
+        outcome = run_sessions(
+            url,
+            args.sessions,
+            args.duration,
+            args.warmup,
+            args.browsers,
+            pids,
+            draw_charts=args.draw_charts,
+            profile=profile,
+        )
+        log_errors = server_log_errors(log_path) if log_path else []
+        summary = report(args.sessions, outcome, baseline, log_errors)
+        summary["options"] = args.option + (["pinned: server CPU 0"] if args.pin else [])
+        if profile and profile.exists():
+            summary["profile"] = summarise_profile(profile)
+        print(f"[load] logs and profile in {folder}")
+    if args.json:
+        summary["per_session"] = [asdict(r) for r in outcome["results"]]
+        args.json.write_text(json.dumps(summary, indent=1, default=str))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,213 @@
+"""K Streamlit processes behind nginx (bench/nginx/gru-viz.conf) on loopback, then check it.
+
+Starts ``--processes`` ``streamlit run app.py`` on free 127.0.0.1 ports (one shared cookie
+secret), writes nginx's config from gru-viz.conf with those ports and a free listen port into a
+temporary prefix, runs ``nginx -p PREFIX -c CONF`` in the foreground (never as a service), and
+checks through the proxy: the health endpoint, the page, and ``--sessions`` browser sessions
+that press Play and must train; then that every browser stayed on one process (nginx's log of
+upstream addresses) and, with several sessions, that they were spread over the processes.
+``--capacity`` then raises the number of sessions per process until the p95 update interval
+passes 2 s (bench/load_test.py's measurements), to size a classroom server.
+Run: python -m bench.nginx.run_cluster [--processes 2] [--sessions 4] [--capacity]
+Needs nginx (apt-get install -y nginx-light) and Chromium; all traffic stays on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import re
+import secrets
+import shutil
+import subprocess
+import tempfile
+import time
+import urllib.request
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.load_test import (
+    TARGET_P95_SECONDS,
+    percentile,
+    report,
+    rss_mb,
+    run_sessions,
+    stop_group,
+    streamlit_app,
+    wait_healthy,
+    warm_up,
+    watchdog,
+)
+from tests.conftest_browser import free_port
+
+CONF = Path(__file__).resolve().parent / "gru-viz.conf"
+
+
+@dataclass
+class Cluster:
+    url: str
+    ports: list[int]
+    servers: list[subprocess.Popen]
+    nginx: subprocess.Popen
+    prefix: Path
+
+    @property
+    def pids(self) -> tuple[int, ...]:
+        return tuple(s.pid for s in self.servers)
+
+
+def nginx_binary() -> str | None:
+    return shutil.which("nginx") or next(
+        (p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if Path(p).exists()), None
+    )
+
+
+def render_conf(template: str, listen: int, ports: list[int]) -> str:
+    """gru-viz.conf with this run's listen port and upstream servers."""
+    conf, found = re.subn(r"listen 127\.0\.0\.1:\d+;", f"listen 127.0.0.1:{listen};", template)
+    assert found == 1, "gru-viz.conf must have exactly one `listen 127.0.0.1:PORT;` line"
+    servers = re.findall(r"^([ \t]*)server 127\.0\.0\.1:\d+;\n", conf, flags=re.MULTILINE)
+    assert servers, "gru-viz.conf must list its upstream servers as `server 127.0.0.1:PORT;`"
+    indent = servers[0]
+    block = "".join(f"{indent}server 127.0.0.1:{port};\n" for port in ports)
+    conf = re.sub(r"(^[ \t]*server 127\.0\.0\.1:\d+;\n)+", block, conf, flags=re.MULTILINE)
+    return conf
+
+
+@contextlib.contextmanager
+def cluster(processes: int, hard_timeout: float = 900) -> Iterator[Cluster]:
+    binary = nginx_binary()
+    if binary is None:
+        raise RuntimeError("nginx not found: apt-get install -y nginx-light")
+    prefix = Path(tempfile.mkdtemp(prefix="gru-viz-nginx-"))
+    (prefix / "logs").mkdir()
+    ports, listen = [free_port() for _ in range(processes)], free_port()
+    secret = secrets.token_hex(16)  # one secret: any process accepts the others' XSRF cookies
+    with contextlib.ExitStack() as stack:
+        servers = [
+            stack.enter_context(
+                streamlit_app(
+                    port,
+                    prefix / "logs" / f"streamlit-{port}.log",
+                    env={"STREAMLIT_SERVER_COOKIE_SECRET": secret},
+                )
+            )
+            for port in ports
+        ]
+        conf = prefix / "gru-viz.conf"
+        conf.write_text(render_conf(CONF.read_text(), listen, ports))
+        command = [binary, "-p", str(prefix), "-e", "stderr", "-c", str(conf)]
+        subprocess.run([*command, "-t", "-q"], check=True, timeout=30)
+        nginx = subprocess.Popen(
+            [*command, "-g", "daemon off;"],
+            stdout=subprocess.DEVNULL,
+            stderr=open(prefix / "logs" / "nginx.stderr", "w"),  # noqa: SIM115
+            start_new_session=True,
+        )
+        stack.callback(stop_group, nginx)
+        watchdog(hard_timeout, lambda: [stop_group(p) for p in [nginx, *servers]])
+        for port, server in zip(ports, servers, strict=True):
+            wait_healthy(f"http://127.0.0.1:{port}", server)
+        url = f"http://127.0.0.1:{listen}"
+        wait_healthy(url, nginx, timeout=30)
+        yield Cluster(url, ports, servers, nginx, prefix)
+
+
+def routes(prefix: Path) -> dict[str, set[str]]:
+    """Browser cookie -> upstream processes that served it, from nginx's access log."""
+    served: dict[str, set[str]] = defaultdict(set)
+    for line in (prefix / "logs" / "access.log").read_text().splitlines():
+        parts = line.split()
+        if len(parts) >= 3 and parts[1] != "-" and parts[2] != "-":
+            cookie = parts[1].split("=", 1)[-1].strip("-")  # "-" marks the unset one
+            served[cookie].update(parts[2].split(","))
+    return served
+
+
+def check(c: Cluster, sessions: int, duration: float, progress: bool = True) -> dict:
+    """Health and page through nginx, then ``sessions`` browsers train; returns the findings."""
+    with urllib.request.urlopen(f"{c.url}/_stcore/health", timeout=10) as reply:
+        health = reply.read().decode()
+    with urllib.request.urlopen(c.url, timeout=10) as reply:
+        page = reply.read().decode(errors="replace")
+    outcome = run_sessions(
+        c.url, sessions, duration, 3, server_pids=c.pids, progress=progress, settle=1
+    )  # nginx logs a websocket when it closes: the settle second lets it write
+    served = routes(c.prefix)
+    results = outcome["results"]
+    return {
+        "health": health,
+        "page_ok": "<title>" in page and "streamlit" in page.lower(),
+        "sessions": sessions,
+        "progressing": sum(r.progressing for r in results),
+        "errors": [e for r in results for e in r.errors],
+        "steps": [(r.steps_start, r.steps_end) for r in results],
+        "p95_interval_s": percentile([x for r in results for x in r.intervals], 95),
+        "browsers_seen": len(served),
+        "sticky": all(len(ups) == 1 for ups in served.values()),
+        "processes_used": len({u for ups in served.values() for u in ups}),
+        "rss_mb": [round(rss_mb(pid)) for pid in c.pids],
+        "outcome": outcome,
+    }
+
+
+def capacity(c: Cluster, processes: int, duration: float, most: int) -> None:
+    """Sessions per process until the p95 update interval passes the target."""
+    print(f"\ncapacity: {processes} processes, {duration:.0f} s per level")
+    print(f"{'per process':>12}{'sessions':>10}{'p95 s':>8}{'steps/s':>9}{'errors':>8}")
+    held = 0
+    for per in range(1, most + 1):
+        n = per * processes
+        outcome = run_sessions(c.url, n, duration, 5, server_pids=c.pids, progress=False)
+        results = outcome["results"]
+        p95 = percentile([x for r in results for x in r.intervals], 95)
+        errors = sum(len(r.errors) for r in results)
+        rate = sum(r.steps_per_s for r in results) / n
+        print(f"{per:>12}{n:>10}{p95:>8.2f}{rate:>9.1f}{errors:>8}", flush=True)
+        if p95 >= TARGET_P95_SECONDS or errors or not all(r.progressing for r in results):
+            break
+        held = per
+    print(f"sessions per process with p95 < {TARGET_P95_SECONDS:g} s and no errors: {held}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--processes", type=int, default=2)
+    parser.add_argument("--sessions", type=int, default=4, help="browsers in the check")
+    parser.add_argument("--duration", type=float, default=20, help="seconds of training")
+    parser.add_argument("--capacity", action="store_true", help="then find sessions/process")
+    parser.add_argument("--most", type=int, default=10, help="capacity: most per process")
+    parser.add_argument("--capacity-duration", type=float, default=30)
+    args = parser.parse_args()
+    with cluster(args.processes) as c:
+        print(f"nginx on {c.url} -> {args.processes} Streamlit processes; prefix {c.prefix}")
+        for port in c.ports:  # each process imports torch and plotly on its first session
+            warm_up(f"http://127.0.0.1:{port}")
+        time.sleep(2)
+        baseline = sum(rss_mb(pid) for pid in c.pids)
+        result = check(c, args.sessions, args.duration)
+        report(args.sessions, result["outcome"], baseline, [], args.processes)
+        print(
+            f"\nthrough nginx: health {result['health']!r}, page {result['page_ok']}, "
+            f"{result['progressing']}/{args.sessions} sessions trained, "
+            f"{result['browsers_seen']} browsers each on one process: {result['sticky']}, "
+            f"processes used {result['processes_used']}/{args.processes}, "
+            f"RSS per process {result['rss_mb']} MB"
+        )
+        ok = (
+            result["page_ok"]
+            and result["progressing"] == args.sessions
+            and not result["errors"]
+            and result["sticky"]
+        )
+        print(f"cluster check: {'OK' if ok else 'FAILED'}")
+        if args.capacity:
+            capacity(c, args.processes, args.capacity_duration, args.most)
+    if not ok:
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()
