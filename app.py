@@ -527,10 +527,19 @@ def more_views(live: LiveSession, sample: int) -> None:
             )
             then = {k: next(r for r in v if r.step == when) for k, v in history.items()}
             st.plotly_chart(plots.gate_figure(then, sample), width="stretch", key="gates_then")
-            st.plotly_chart(
+            left, right = st.columns(2)
+            left.plotly_chart(
                 plots.grad_h_figure(then, {k: s.snapshots for k, s in slots.items()}, None),
                 width="stretch",
                 key="grad_then",
+            )
+            # Saturation over training: slide back to see units drift from mid-range to 0 or 1.
+            right.plotly_chart(
+                plots.saturation_figure(then), width="stretch", key="saturation_then"
+            )
+            st.caption(
+                "Slide to replay how the gates, their saturation and the gradient reach "
+                "changed during training (snapshots are thinned as training goes on)."
             )
 
 

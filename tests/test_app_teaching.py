@@ -448,6 +448,7 @@ def test_parameter_matched_sizes_and_the_history_scrubber():
     scrubber.set_value(0).run()
     assert not at.exception
     shown = chart(at, "gates_then")["data"]
+    assert chart(at, "saturation_then")["data"]  # saturation replayed at that step too
     first = {k: s.snapshots.results[0] for k, s in slots.items()}
     assert all(r.step == 0 for r in first.values())
     expected = plots.gate_figure(first, 0).data
