@@ -576,7 +576,9 @@ def main() -> None:
     parser.add_argument("--browsers", type=int, default=1, help="Chromium processes")
     parser.add_argument("--url", help="use a running server (loopback) instead of starting one")
     parser.add_argument("--server-pid", type=int, nargs="*", default=[], help="with --url")
-    parser.add_argument("--hard-timeout", type=float, default=0, help="default: duration + 300")
+    parser.add_argument(
+        "--hard-timeout", type=float, default=0, help="default: duration + 300 + 20 per session"
+    )
     parser.add_argument("--json", type=Path, help="write the summary here")
     parser.add_argument(
         "--draw-charts",
@@ -602,7 +604,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.url and not re.match(r"^https?://(127\.0\.0\.1|localhost)(:\d+)?(/|$)", args.url):
         raise SystemExit("--url must be a loopback address")
-    hard = args.hard_timeout or args.duration + args.warmup + 300
+    hard = args.hard_timeout or args.duration + args.warmup + 300 + 20 * args.sessions
     folder = Path(tempfile.mkdtemp(prefix="gru-viz-load-"))
     print(
         f"[load] {args.sessions} sessions, {args.duration:g} s; options {args.option or 'none'}"
