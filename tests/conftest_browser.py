@@ -13,6 +13,8 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("GRU_VIZ_CHROMIUM", "/usr/bin/chromium")
 # Without these, Chromium keeps trying to reach Google's hosts, which this network refuses.
@@ -85,3 +87,15 @@ def streamlit_server(extra_args: tuple[str, ...] = ()) -> Iterator[tuple[str, fl
 
 def chromium_available() -> bool:
     return Path(CHROMIUM).exists() or shutil.which(CHROMIUM) is not None
+
+
+# Shared by every browser test: its marks, and the selectors they wait on.
+BROWSER_MARKS = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not chromium_available() and not os.environ.get("GRU_VIZ_REQUIRE_BROWSER"),
+        reason=f"no Chromium at {CHROMIUM} (apt-get install chromium)",
+    ),
+]
+CHART = '[data-testid="stPlotlyChart"] .js-plotly-plot'
+RUNNING_DONE = '[data-testid="stApp"][data-test-script-state="notRunning"]'

@@ -13,20 +13,18 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest_browser import CHROMIUM, CHROMIUM_ARGS, chromium_available, streamlit_server
+from tests.conftest_browser import (
+    BROWSER_MARKS,
+    CHART,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    RUNNING_DONE,
+    streamlit_server,
+)
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not chromium_available() and not os.environ.get("GRU_VIZ_REQUIRE_BROWSER"),
-        reason=f"no Chromium at {CHROMIUM} (apt-get install chromium)",
-    ),
-]
-
-CHART = '[data-testid="stPlotlyChart"] .js-plotly-plot'
-RUNNING_DONE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+pytestmark = BROWSER_MARKS
 # Plotly keeps the drawn figure on the chart's element: count the loss chart's points.
 LOSS_POINTS = f"""() => {{
     const charts = document.querySelectorAll('{CHART}');
