@@ -138,6 +138,7 @@ def streamlit_app(
     *extra: str,
     env: dict[str, str] | None = None,
     cpus: set[int] | None = None,
+    app: Path = ROOT / "app.py",
 ) -> Iterator[subprocess.Popen]:
     """``streamlit run app.py`` on 127.0.0.1:port, headless, in its own process group."""
     log = open(log_path, "w")  # noqa: SIM115 (kept open for the process)
@@ -147,7 +148,7 @@ def streamlit_app(
             "-m",
             "streamlit",
             "run",
-            str(ROOT / "app.py"),
+            str(app),
             "--server.headless",
             "true",
             "--server.address",
@@ -211,7 +212,7 @@ class SessionResult:
     intervals: list[float] = field(default_factory=list)  # seconds between counter updates
     errors: list[str] = field(default_factory=list)
     visibility: str = ""
-    ws_bytes: list[int] = field(default_factory=lambda: [0])  # received on the websocket
+    ws_bytes: list[int] = field(default_factory=lambda: [0, 0])  # [bytes received, sockets]
     kb_per_s: float = 0.0
 
     @property
@@ -342,6 +343,8 @@ def run_sessions(
             )
             seconds = (end_ms - start_ms) / 1000
             result.steps_per_s = (result.steps_end - result.steps_start) / seconds
+            if result.ws_bytes[1] > 1:
+                result.errors.append(f"websocket reconnected {result.ws_bytes[1] - 1}×")
             if page.locator('[data-testid="stException"]').count():
                 result.errors.append("exception box on the page")
             alerts = page.locator('[data-testid="stAlert"]').all_inner_texts()
@@ -422,6 +425,8 @@ def summarise_profile(path: Path, top: int = 12) -> dict[str, float]:
 
 
 def count_frames(ws, total: list[int]) -> None:
+    total[1] += 1  # a second socket means the page lost its connection and reconnected
+
     def add(payload) -> None:
         total[0] += len(payload)
 
@@ -589,6 +594,12 @@ def main() -> None:
         "--profile", action="store_true", help="py-spy the server while it trains (--gil)"
     )
     parser.add_argument(
+        "--app",
+        type=Path,
+        default=ROOT / "app.py",
+        help="the script to serve (a variant of app.py, to compare a fix); run from the root",
+    )
+    parser.add_argument(
         "--pin",
         action="store_true",
         help="server on CPU 0, this script and Chromium on the others: the server gets a "
@@ -619,7 +630,9 @@ def main() -> None:
             log_path, port = folder / "server.log", free_port()
             options = [f"--{o}" for o in args.option]
             cpus = {0} if args.pin else None
-            server = stack.enter_context(streamlit_app(port, log_path, *options, cpus=cpus))
+            server = stack.enter_context(
+                streamlit_app(port, log_path, *options, cpus=cpus, app=args.app.resolve())
+            )
             if args.pin:
                 os.sched_setaffinity(0, (os.sched_getaffinity(0) - {0}) or {0})
             watchdog(hard, lambda: stop_group(server))
