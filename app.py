@@ -7,31 +7,42 @@ in ``gru_viz.sharing``. Run: streamlit run app.py
 
 from __future__ import annotations
 
-import io
-
-import numpy as np
 import streamlit as st
-import torch
 
-from gru_viz import explain, export, plots
-from gru_viz.checkpoint import checkpoint_dict
-from gru_viz.config import FIELD_BY_NAME, ConfigError, RunConfig
-from gru_viz.inspector import step_figure, step_view
-from gru_viz.lessons import LESSONS, check_claim
-from gru_viz.models import MODEL_TITLES, Intervention
-from gru_viz.report import build_report
-from gru_viz.session import (
+from gru_viz.plots import loading_figure  # plotly and numpy only: torch is not loaded yet
+
+# A new session's first run imports torch (about 2 s) before anything else can be drawn. Show the
+# title and a placeholder chart first: the page is visibly alive, and the browser fetches and
+# parses plotly.js (about 2 s here) while the server is still importing.
+st.set_page_config(page_title="gru-viz: why gates help", page_icon="🧠", layout="wide")
+st.title("Why gates help: GRU vs vanilla RNN, live")
+BOOT_SLOT = st.empty()  # on every run, so later elements keep their place in the page
+if "live" not in st.session_state:
+    BOOT_SLOT.plotly_chart(loading_figure(), width="stretch", key="loading")
+
+# The imports below wait for the placeholder above (hence noqa: E402).
+import io  # noqa: E402
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from gru_viz import explain, export, plots  # noqa: E402
+from gru_viz.checkpoint import checkpoint_dict  # noqa: E402
+from gru_viz.config import FIELD_BY_NAME, ConfigError, RunConfig  # noqa: E402
+from gru_viz.inspector import step_figure, step_view  # noqa: E402
+from gru_viz.lessons import LESSONS, check_claim  # noqa: E402
+from gru_viz.models import MODEL_TITLES, Intervention  # noqa: E402
+from gru_viz.report import build_report  # noqa: E402
+from gru_viz.session import (  # noqa: E402
     SPEEDS,
     TICK_SECONDS,
     LiveSession,
     SessionBusy,
     warm_up_in_background,
 )
-from gru_viz.sharing import SETTING_GROUPS, read_link, write_link
-from gru_viz.standalone import script_filename, standalone_script
-from gru_viz.tasks import TASKS
-
-st.set_page_config(page_title="gru-viz: why gates help", page_icon="🧠", layout="wide")
+from gru_viz.sharing import SETTING_GROUPS, read_link, write_link  # noqa: E402
+from gru_viz.standalone import script_filename, standalone_script  # noqa: E402
+from gru_viz.tasks import TASKS  # noqa: E402
 
 SIGNAL_TASKS = ("forecast", "missing", "irregular")
 # Fields shown only for the tasks that use them; the rest are shown for every task.
@@ -73,8 +84,7 @@ def live_session() -> LiveSession:
     """This browser session's run, created once from the link it was opened with."""
     if "live" not in st.session_state:
         link = read_link(st.query_params.to_dict())
-        with st.spinner("Building the models and the first probe…"):
-            st.session_state.live = LiveSession(link.config)
+        st.session_state.live = LiveSession(link.config)  # BOOT_SLOT says what is happening
         set_widgets(link.config)
         st.session_state.update(
             lesson=link.lesson,
@@ -550,7 +560,12 @@ def checkpoint_bytes(trainer, kind: str) -> bytes:
 
 
 def sharing_and_downloads(live: LiveSession) -> None:
-    with st.expander("Share and download"):
+    # Lazy (on_change="rerun"): its contents are built and sent only while it is open, which
+    # keeps a code block and seven buttons off every first page.
+    panel = st.expander("Share and download", key="show_share", on_change="rerun")
+    if not panel.open:
+        return
+    with panel:
         hide = st.multiselect(
             "Classroom link: hide these settings", SETTING_GROUPS, key="share_hide"
         )
@@ -613,7 +628,16 @@ def sharing_and_downloads(live: LiveSession) -> None:
 
 
 def equations_panel() -> None:
-    with st.expander("Equations: exactly what the code computes", icon=":material/functions:"):
+    # Lazy like the sharing panel: the LaTeX is typeset only once someone opens it.
+    panel = st.expander(
+        "Equations: exactly what the code computes",
+        icon=":material/functions:",
+        key="show_equations",
+        on_change="rerun",
+    )
+    if not panel.open:
+        return
+    with panel:
         st.markdown(
             "**GRU** (PyTorch's convention; σ is the logistic sigmoid, ⊙ is "
             "element-wise multiplication)"
@@ -626,20 +650,16 @@ def equations_panel() -> None:
         st.latex(explain.READOUT_EQUATION)
         for note in explain.EQUATION_NOTES:
             st.markdown(f"- {note}")
-        st.markdown("**Where each symbol is drawn**")
-        st.table(
-            {
-                "symbol": [s for s, _ in explain.SYMBOL_TO_FIGURE],
-                "figure": [f for _, f in explain.SYMBOL_TO_FIGURE],
-            }
-        )
+        # A Markdown table, not st.table: st.table imports pandas (about 2 s on a first page).
+        rows = "".join(f"| `{s}` | {f} |\n" for s, f in explain.SYMBOL_TO_FIGURE)
+        st.markdown(f"**Where each symbol is drawn**\n\n| symbol | figure |\n|---|---|\n{rows}")
 
 
 def main() -> None:
     st.session_state.full_runs = st.session_state.get("full_runs", 0) + 1
     live = live_session()
+    BOOT_SLOT.empty()  # the models exist: the real charts take the placeholder's turn
     sidebar(live)
-    st.title("Why gates help: GRU vs vanilla RNN, live")
     for problem in st.session_state.link_problems:
         st.warning(f"From the link: {problem}")
     task = live.trainer.task
@@ -649,7 +669,6 @@ def main() -> None:
         st.toast(notice.text, icon="🔁" if notice.kind == "warning" else "✅")
         getattr(st, notice.kind)(notice.text)
 
-    @st.fragment(run_every=TICK_SECONDS if live.playing else None)
     def live_panel() -> None:
         was_playing = live.playing
         try:
@@ -666,7 +685,12 @@ def main() -> None:
         if was_playing and not live.playing:
             st.rerun()  # stop the timer: it only changes on a full rerun
 
-    live_panel()
+    if live.playing:  # a fragment redraws on its timer without rerunning the page around it
+        st.fragment(live_panel, run_every=TICK_SECONDS)()
+    else:
+        # Paused, the panel is plain page content: inside a fragment every chart of a new page
+        # is drawn twice by the browser (measured: 6 charts, ~1 s more to the first chart).
+        live_panel()
     sharing_and_downloads(live)
     equations_panel()
     warm_up_in_background()

@@ -1,9 +1,7 @@
-"""gru-viz: train a GRU and a vanilla RNN side by side and record what their gates do."""
+"""gru-viz: train a GRU and a vanilla RNN side by side and record what their gates do.
 
-import torch
-
-# Many browser sessions share one small server: one thread per process keeps each session's
-# training from starving the others (and is as fast as more threads for these tiny matrices).
-torch.set_num_threads(1)
+The package imports torch only where it trains (``gru_viz.models`` and what builds on it), so the
+dashboard can show its first page while torch (about 2 s) is still loading.
+"""
 
 __version__ = "0.1.0"

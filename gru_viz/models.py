@@ -33,6 +33,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+# Many browser sessions share one small server: one thread per process keeps each session's
+# training from starving the others (and is as fast as more threads for these tiny matrices).
+torch.set_num_threads(1)
+
 RNN_CLASSES = {"gru": nn.GRU, "rnn": nn.RNN, "lstm": nn.LSTM}
 MODEL_TITLES = {"gru": "GRU", "rnn": "RNN (tanh)", "lstm": "LSTM"}
 # Quantities recorded per step by kind; "h" is always the state whose gradient is measured.

@@ -121,6 +121,15 @@ def _note_figure(text: str, uirevision: str) -> go.Figure:
     return go.Figure(layout=layout)
 
 
+def loading_figure() -> go.Figure:
+    """What a new session sees while the server builds its models (plotly only, no torch).
+
+    Sent before torch is imported, it also makes the browser start loading plotly.js (a 4.7 MB
+    script) while the server is still busy, instead of after the first real chart arrives.
+    """
+    return _note_figure("Building a GRU and a vanilla RNN and running the first probe…", "loading")
+
+
 def _grid(titles: list[list[str]], x_title: str, y_title: str) -> tuple[list[tuple], dict]:
     """Hand-built subplots, ``titles[row][col]`` per panel (rows may be ragged), sharing x.
 

@@ -97,5 +97,6 @@ BROWSER_MARKS = [
         reason=f"no Chromium at {CHROMIUM} (apt-get install chromium)",
     ),
 ]
-CHART = '[data-testid="stPlotlyChart"] .js-plotly-plot'
+# A drawn dashboard chart; the "Building the models…" placeholder (key "loading") does not count.
+CHART = '.stElementContainer:not(.st-key-loading) [data-testid="stPlotlyChart"] .js-plotly-plot'
 RUNNING_DONE = '[data-testid="stApp"][data-test-script-state="notRunning"]'

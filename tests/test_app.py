@@ -56,7 +56,11 @@ def test_page_renders_every_figure_before_training():
     assert "update gate" in json.dumps(specs).lower()
     assert titles  # every figure serialised
     assert metric(at, "Training step") == "0"
-    # the equations panel states PyTorch's convention
+    # the equations panel is built only once opened (a lazy expander) and then states
+    # PyTorch's convention
+    assert not at.latex
+    at.session_state["show_equations"] = True  # what clicking the expander's header does
+    at.run()
     latex = " ".join(e.body for e in at.latex)
     assert r"r_t \odot (W_{hn} h_{t-1} + b_{hn})" in latex
     assert r"h_t &= (1 - z_t) \odot n_t + z_t \odot h_{t-1}" in latex

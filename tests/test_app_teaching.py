@@ -330,6 +330,8 @@ def test_a_classroom_link_hides_settings_but_keeps_their_values():
     assert at.query_params["hide"] == "task,training"
     assert at.query_params["task"] == "copy"
 
+    at.session_state["show_share"] = True  # open the lazy "Share and download" panel
+    at.run()
     at.multiselect(key="share_hide").set_value(["Models"]).run()  # the link to hand out
     assert "hide=models" in at.code[0].value and "task=copy" in at.code[0].value
 
@@ -383,6 +385,9 @@ def test_downloads_build_files_that_plain_tools_can_read(monkeypatch):
     monkeypatch.setattr(MediaFileManager, "add_deferred", record)
     at = open_app(**SMALL)
     train(at, 10)
+    assert not at.get("download_button")  # the panel is closed: nothing built or sent
+    at.session_state["show_share"] = True  # open it, as a click on its header does
+    at.run()
     trainer = live(at).trainer
     keys = sorted(b.key for b in at.get("download_button"))
     assert keys == [f"download_{i}" for i in range(7)]  # 4 files, 2 checkpoints, the script

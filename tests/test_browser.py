@@ -57,6 +57,8 @@ def test_play_trains_and_every_chart_draws(shots: Path, capsys):
         cold_start = time.perf_counter() - started
         # the six main figures; the input, inspector and extra views wait behind switches
         expect(page.locator(CHART)).to_have_count(6, timeout=30_000)
+        # the "Building the models…" placeholder has made way for the real charts
+        expect(page.locator(".st-key-loading .js-plotly-plot")).to_have_count(0)
         page.wait_for_selector(RUNNING_DONE, timeout=30_000)
         assert step_counter(page) == 0
         page.screenshot(path=shots / "dashboard-initial.png", full_page=True)
