@@ -97,6 +97,8 @@ BROWSER_MARKS = [
         reason=f"no Chromium at {CHROMIUM} (apt-get install chromium)",
     ),
 ]
-# A drawn dashboard chart; the "Building the models…" placeholder (key "loading") does not count.
+# The "Building the models…" placeholder chart (app.py draws it with key "loading"); a drawn
+# dashboard chart is any other.
+PLACEHOLDER_CHART = ".st-key-loading .js-plotly-plot"
 CHART = '.stElementContainer:not(.st-key-loading) [data-testid="stPlotlyChart"] .js-plotly-plot'
 RUNNING_DONE = '[data-testid="stApp"][data-test-script-state="notRunning"]'

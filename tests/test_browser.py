@@ -18,6 +18,7 @@ from tests.conftest_browser import (
     CHART,
     CHROMIUM,
     CHROMIUM_ARGS,
+    PLACEHOLDER_CHART,
     RUNNING_DONE,
     streamlit_server,
 )
@@ -58,7 +59,7 @@ def test_play_trains_and_every_chart_draws(shots: Path, capsys):
         # the six main figures; the input, inspector and extra views wait behind switches
         expect(page.locator(CHART)).to_have_count(6, timeout=30_000)
         # the "Building the models…" placeholder has made way for the real charts
-        expect(page.locator(".st-key-loading .js-plotly-plot")).to_have_count(0)
+        expect(page.locator(PLACEHOLDER_CHART)).to_have_count(0)
         page.wait_for_selector(RUNNING_DONE, timeout=30_000)
         assert step_counter(page) == 0
         page.screenshot(path=shots / "dashboard-initial.png", full_page=True)
