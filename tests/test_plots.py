@@ -110,6 +110,23 @@ def test_every_figure_is_a_figure_that_serialises_and_keeps_zoom(name, request):
     assert len({f.layout.uirevision for f in figures.values()}) == len(figures)
 
 
+@pytest.mark.parametrize("name", ["adding", "three", "varlen", "copy_task"])
+def test_every_figure_is_exactly_what_plotly_validation_accepts(name, request):
+    # The builders skip plotly's validation for speed; plotly itself is the oracle here: the
+    # same dicts, validated, must be accepted (no unknown property or bad value raises) and
+    # must send the browser the same figure (e.g. no colour-scale name only Python expands).
+    figures = all_figures(request.getfixturevalue(name))
+    figures.update(
+        loading=plots.loading_figure(),
+        rnn_alone_gates=plots.gate_figure(
+            {"rnn": request.getfixturevalue(name).slots["rnn"].latest}, 0
+        ),
+    )
+    for key, figure in figures.items():
+        validated = go.Figure(figure.to_dict())
+        assert json.loads(validated.to_json()) == json.loads(figure.to_json()), key
+
+
 @pytest.mark.parametrize("name", ["adding", "three"])
 def test_one_trace_group_per_model_in_the_line_charts(name, request):
     trainer = request.getfixturevalue(name)
