@@ -29,6 +29,7 @@ import torch  # noqa: E402
 from gru_viz import explain, export, plots  # noqa: E402
 from gru_viz.checkpoint import checkpoint_dict  # noqa: E402
 from gru_viz.config import FIELD_BY_NAME, ConfigError, RunConfig  # noqa: E402
+from gru_viz.figure_cache import FigureCache  # noqa: E402
 from gru_viz.inspector import step_figure, step_view  # noqa: E402
 from gru_viz.lessons import LESSONS, check_claim  # noqa: E402
 from gru_viz.models import MODEL_TITLES, Intervention  # noqa: E402
@@ -36,6 +37,7 @@ from gru_viz.report import build_report  # noqa: E402
 from gru_viz.session import (  # noqa: E402
     SPEEDS,
     TICK_SECONDS,
+    TICK_TURN,
     LiveSession,
     SessionBusy,
     warm_up_in_background,
@@ -287,6 +289,12 @@ def status(live: LiveSession) -> None:
             for k, s in trainer.slots.items()
         )
         + f" · trivial baseline loss {baseline:.4g}"
+        + (
+            f" · {live.sessions_training - 1} other sessions are training on this server, so "
+            "each trains a fair share of every tick"
+            if live.playing and live.sessions_training > 1
+            else ""
+        )
     )
     if live.intervention.active:
         where = "in the probe and in training" if live.intervene_in_training else "in the probe"
@@ -338,6 +346,13 @@ def pick_time_from_chart(steps: int) -> None:
             st.session_state.picked_step = st.session_state.cursor = picked
 
 
+def cached(name: str, inputs: tuple, build):
+    """The probe charts change only with a new probe, sample or cursor: see figure_cache."""
+    if "figure_cache" not in st.session_state:
+        st.session_state.figure_cache = FigureCache()
+    return st.session_state.figure_cache.get(name, inputs, build)
+
+
 def figures(live: LiveSession) -> tuple[int, int]:
     trainer, slots, batch = live.trainer, live.trainer.slots, live.trainer.probe_batch
     probes = {k: s.latest for k, s in slots.items()}
@@ -383,7 +398,13 @@ def figures(live: LiveSession) -> tuple[int, int]:
     left, right = st.columns(2)
     with left:
         chart(
-            plots.grad_h_figure(probes, {k: s.snapshots for k, s in slots.items()}, None, cursor),
+            cached(
+                "grad_h",
+                (*probes.values(), cursor),
+                lambda: plots.grad_h_figure(
+                    probes, {k: s.snapshots for k, s in slots.items()}, None, cursor
+                ),
+            ),
             explain.figure_reading("grad_h"),
             "grad-over-time",
             at,
@@ -393,27 +414,39 @@ def figures(live: LiveSession) -> tuple[int, int]:
         )
     with right:
         chart(
-            plots.prediction_figure(
-                {k: p.prediction for k, p in probes.items()},
-                batch.target.numpy(),
-                batch.loss_mask.numpy(),
-                batch.valid.numpy(),
-                trainer.task.loss_kind,
-                sample,
-                cursor,
+            cached(
+                "prediction",
+                (*probes.values(), batch, sample, cursor),
+                lambda: plots.prediction_figure(
+                    {k: p.prediction for k, p in probes.items()},
+                    batch.target.numpy(),
+                    batch.loss_mask.numpy(),
+                    batch.valid.numpy(),
+                    trainer.task.loss_kind,
+                    sample,
+                    cursor,
+                ),
             ),
             explain.figure_reading("prediction"),
             "prediction",
             at,
         )
     chart(
-        plots.hidden_state_figure(probes, sample, cursor=cursor),
+        cached(
+            "hidden",
+            (*probes.values(), sample, cursor),
+            lambda: plots.hidden_state_figure(probes, sample, cursor=cursor),
+        ),
         explain.figure_reading("hidden"),
         "hidden-states",
         at,
     )
     chart(
-        plots.gate_figure(probes, sample, cursor=cursor),
+        cached(
+            "gates",
+            (*probes.values(), sample, cursor),
+            lambda: plots.gate_figure(probes, sample, cursor=cursor),
+        ),
         explain.figure_reading("gates"),
         "gates",
         at,
@@ -671,17 +704,17 @@ def main() -> None:
 
     def live_panel() -> None:
         was_playing = live.playing
-        try:
-            live.tick()
-        except Exception as err:  # a fault in training must never take the page down
-            live.playing = False
-            st.error(f"Training paused after an error: {err}")
-        lesson_guide(live)
-        status(live)
-        sample, cursor = figures(live)
-        inspector(live, sample, cursor)
-        interventions(live)
-        more_views(live, sample)
+        with TICK_TURN:  # one session's tick at a time: see gru_viz.session
+            try:
+                live.tick()
+            except Exception as err:  # a fault in training must never take the page down
+                live.playing = False
+                st.error(f"Training paused after an error: {err}")
+            lesson_guide(live)
+            status(live)
+            sample, cursor = figures(live)
+            inspector(live, sample, cursor)
+            more_views(live, sample)
         if was_playing and not live.playing:
             st.rerun()  # stop the timer: it only changes on a full rerun
 
@@ -691,6 +724,8 @@ def main() -> None:
         # Paused, the panel is plain page content: a bare test page drew fragment charts twice,
         # and in side-by-side visits the first chart came a little sooner (median 5.1 vs 5.7 s).
         live_panel()
+    # Outside the timer: its widgets change nothing per tick, and a change reruns the page.
+    interventions(live)
     sharing_and_downloads(live)
     equations_panel()
     warm_up_in_background()

@@ -8,6 +8,7 @@ training step is running (Reset, a new setting) waits for the step instead of co
 from __future__ import annotations
 
 import contextlib
+import itertools
 import threading
 import time
 from collections import deque
@@ -29,6 +30,88 @@ SPEEDS = {"slow": 0.1, "normal": 0.35, "fast": 0.7}
 FIRST_TICK_SECONDS = 0.1
 TICK_SECONDS = 1.0
 LOCK_WAIT_SECONDS = 5.0
+# Sessions of one server process share one interpreter, which runs one thread at a time: twenty
+# students each training for the full speed budget would make every tick twenty times longer.
+# So while others train too, a tick trains for the speed's budget or an equal share of this many
+# seconds among the sessions that trained recently, whichever is less (always at least one step).
+SHARED_TRAINING_SECONDS = 0.5
+ACTIVE_WINDOW_SECONDS = 3.0
+
+
+class TrainingShare:
+    """The server's training time per tick, divided among the sessions that are training."""
+
+    def __init__(
+        self, total: float = SHARED_TRAINING_SECONDS, clock: Callable[[], float] = time.monotonic
+    ):
+        self.total, self.clock = total, clock
+        self._lock = threading.Lock()
+        self._last_tick: dict[int, float] = {}  # session number -> time of its last tick
+
+    def budget(self, session: int, wanted: float) -> tuple[float, int]:
+        """This tick's training seconds, and how many sessions are training now (with this)."""
+        now = self.clock()
+        with self._lock:
+            self._last_tick[session] = now
+            for other, seen in list(self._last_tick.items()):
+                if now - seen > ACTIVE_WINDOW_SECONDS:
+                    del self._last_tick[other]  # paused, closed or gone: no longer sharing
+            training = len(self._last_tick)
+        if training == 1:
+            return wanted, 1  # alone: the speed the user picked, "fast" included
+        return min(wanted, self.total / training), training
+
+    def leave(self, session: int) -> None:
+        with self._lock:
+            self._last_tick.pop(session, None)
+
+
+SHARE = TrainingShare()  # one per server process, like the interpreter it divides
+
+
+class TakeTurns:
+    """A lock granted in the order it was asked for (``threading.Lock`` picks any waiter).
+
+    The holder hands the lock straight to the longest waiter, so under a class's load every
+    session waits about as long as the others: the slowest student's tick, not the average, is
+    what the p95 latency measures.
+    """
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self._queue: deque[threading.Lock] = deque()
+        self._held = False
+
+    def __enter__(self) -> None:
+        with self._mutex:
+            if not self._held:
+                self._held = True
+                return
+            turn = threading.Lock()
+            turn.acquire()
+            self._queue.append(turn)
+        turn.acquire()  # released by the holder before us: the lock is ours, still held
+
+    @property
+    def waiting(self) -> int:
+        return len(self._queue)
+
+    def __exit__(self, *exc: object) -> None:
+        with self._mutex:
+            if self._queue:
+                self._queue.popleft().release()
+            else:
+                self._held = False
+
+
+# One live tick at a time per process. Sessions that tick at once do not finish sooner: they
+# take turns at the interpreter lock anyway, and far worse than in a queue. Each torch call
+# lets the lock go and must wait up to a switch interval (5 ms) to win it back from the other
+# runnable threads, so with twenty students a step of a hundred torch calls took seconds and no
+# tick finished at all (bench.load_test, 20 websocket sessions). Queued, the running tick keeps
+# the interpreter to itself and the others sleep.
+TICK_TURN = TakeTurns()
+_session_numbers = itertools.count()
 
 
 _warm_up_lock = threading.Lock()
@@ -67,8 +150,10 @@ class Notice:
 class LiveSession:
     """A trainer plus play state, a lock, and a steps-per-second meter."""
 
-    def __init__(self, cfg: RunConfig):
+    def __init__(self, cfg: RunConfig, share: TrainingShare = SHARE):
         self.lock = threading.RLock()
+        self.share, self.number = share, next(_session_numbers)
+        self.sessions_training = 1  # sessions of this process training now, this one included
         self.cfg = cfg
         self.trainer = Trainer(cfg)
         self._playing = False
@@ -88,6 +173,8 @@ class LiveSession:
     def playing(self, value: bool) -> None:
         if value and not self._playing:
             self._ticks_since_play = 0
+        if not value:
+            self.share.leave(self.number)  # the others' share grows at their next tick
         self._playing = value
 
     def tick(self) -> int:
@@ -96,7 +183,8 @@ class LiveSession:
             return 0
         try:
             start = time.perf_counter()
-            budget = SPEEDS[self.speed] if self._ticks_since_play else FIRST_TICK_SECONDS
+            wanted = SPEEDS[self.speed] if self._ticks_since_play else FIRST_TICK_SECONDS
+            budget, self.sessions_training = self.share.budget(self.number, wanted)
             self._ticks_since_play += 1
             steps = self.trainer.run_for(budget)
             if not self.trainer.active:

@@ -36,7 +36,14 @@ from gru_viz.checkpoint import (
 from gru_viz.config import FIELDS, MAX_STEP_COST, ConfigError, RunConfig
 from gru_viz.lessons import LESSONS
 from gru_viz.models import Intervention
-from gru_viz.session import LiveSession, SessionBusy
+from gru_viz.session import (
+    ACTIVE_WINDOW_SECONDS,
+    SPEEDS,
+    LiveSession,
+    SessionBusy,
+    TakeTurns,
+    TrainingShare,
+)
 from gru_viz.sharing import HIDE_KEY, LESSON_KEY, SETTING_GROUPS, read_link, write_link
 from gru_viz.trainer import Trainer
 
@@ -510,6 +517,64 @@ def test_two_app_sessions_are_independent():
 
 
 # -- memory ----------------------------------------------------------------------------------
+def test_training_sessions_share_one_process_fairly():
+    now = [0.0]
+    share = TrainingShare(total=0.5, clock=lambda: now[0])
+    assert share.budget(1, 0.7) == (0.7, 1)  # alone: the speed the user chose, even "fast"
+    for session in range(2, 6):
+        share.budget(session, 0.35)
+    assert share.budget(1, 0.7) == (0.1, 5)  # five training: a fifth of the total each
+    assert share.budget(2, 0.05) == (0.05, 5)  # never more than the session's own speed
+    share.leave(5)  # paused
+    now[0] += ACTIVE_WINDOW_SECONDS / 2
+    share.budget(1, 0.7)
+    now[0] += ACTIVE_WINDOW_SECONDS / 2 + 0.1  # 2, 3 and 4 have not ticked for too long
+    assert share.budget(1, 0.7) == (0.7, 1)
+
+
+def test_each_tick_trains_for_its_share_and_pausing_gives_it_back():
+    share = TrainingShare(total=0.4)
+    sessions = [LiveSession(TINY, share) for _ in range(4)]
+    asked: list[float] = []
+    for live in sessions:
+        live.speed, live.playing = "fast", True
+        live._ticks_since_play = 1  # past the short first tick
+        live.trainer.run_for = lambda seconds: asked.append(seconds) or 1
+    for live in sessions:
+        live.tick()
+    assert asked[-1] == pytest.approx(0.1) and sessions[-1].sessions_training == 4
+    for live in sessions[1:]:
+        live.playing = False
+    asked.clear()
+    sessions[0].tick()
+    assert asked == [SPEEDS["fast"]] and sessions[0].sessions_training == 1
+
+
+def test_ticks_take_turns_in_the_order_they_asked():
+    turns, order = TakeTurns(), []
+
+    def tick(i: int) -> None:
+        with turns:
+            order.append(i)
+
+    threads = [threading.Thread(target=tick, args=(i,)) for i in range(6)]
+    with turns:  # one tick running: everyone else queues
+        for i, thread in enumerate(threads):
+            thread.start()
+            deadline = time.monotonic() + 5
+            while turns.waiting < i + 1 and time.monotonic() < deadline:
+                time.sleep(0.001)
+    for thread in threads:
+        thread.join(timeout=5)
+    assert order == list(range(6)) and turns.waiting == 0
+    with turns:  # free again, and an error inside hands it on
+        pass
+    with pytest.raises(RuntimeError), turns:
+        raise RuntimeError("a fault in a tick")
+    tick(7)
+    assert order[-1] == 7
+
+
 def test_a_closed_session_frees_its_models():
     live = LiveSession(TINY)
     live.step(10)
