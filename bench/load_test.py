@@ -210,6 +210,7 @@ class SessionResult:
     steps_end: int = 0
     steps_per_s: float = 0.0
     intervals: list[float] = field(default_factory=list)  # seconds between counter updates
+    latencies: list[float] = field(default_factory=list)  # tick asked -> done (websocket only)
     errors: list[str] = field(default_factory=list)
     visibility: str = ""
     ws_bytes: list[int] = field(default_factory=lambda: [0, 0])  # [bytes received, sockets]
@@ -359,6 +360,76 @@ def run_sessions(
     return {"results": results, "memory": memory, "cpu": cpu, "window_s": ended - played - warmup}
 
 
+def run_ws_sessions(
+    url: str,
+    sessions: int,
+    duration: float,
+    warmup: float,
+    server_pids: tuple[int, ...] = (),
+    progress: bool = True,
+    profile: Path | None = None,
+    settle: float = 5.0,
+) -> dict:
+    """As ``run_sessions``, with websocket clients (bench.ws_students) instead of browsers."""
+    import asyncio
+
+    from bench.ws_students import Classroom
+
+    def say(text: str) -> None:
+        if progress:
+            print(f"[load] {time.strftime('%H:%M:%S')} {text}", flush=True)
+
+    async def lesson() -> tuple[Classroom, dict, dict, float, float]:
+        room = Classroom(url, sessions, ERROR_TEXTS)
+        say(f"opening {sessions} websocket sessions at once on {url}")
+        await room.open_all()
+        say(f"all sessions rendered after {max(room.ready_s):.1f} s; pressing Play")
+        memory = {"before_play": sum(rss_mb(pid) for pid in server_pids)}
+        await room.press_play()
+        played = time.time()
+        await asyncio.sleep(warmup)
+        spy = start_profiler(server_pids[0], duration, profile) if profile and server_pids else None
+        room.bytes_at_start = [s.bytes_received for s in room.students]
+        me = [os.getpid()]
+        start = (cpu_seconds(list(server_pids)), cpu_seconds(me), time.time())
+        peak = 0.0
+        while (left := played + warmup + duration - time.time()) > 0:
+            await asyncio.sleep(min(5.0, left))
+            now = sum(rss_mb(pid) for pid in server_pids)
+            peak = max(peak, now)
+            say(f"training… {time.time() - played:5.0f} s, server RSS {now:,.0f} MB")
+        end = (cpu_seconds(list(server_pids)), cpu_seconds(me), time.time())
+        memory["training"] = sum(rss_mb(pid) for pid in server_pids)
+        memory["peak"] = max(peak, memory["training"])
+        wall = end[2] - start[2]
+        cpu = {
+            "server_cores": (end[0] - start[0]) / wall,
+            "chromium_cores": (end[1] - start[1]) / wall,  # the clients: this process
+        }
+        await room.close()
+        if spy:
+            spy.wait(timeout=60)
+        return room, memory, cpu, played + warmup, end[2]
+
+    room, memory, cpu, start_s, end_s = asyncio.run(lesson())
+    results = []
+    for student, ready in zip(room.students, room.ready_s, strict=True):
+        result = SessionResult(student.index, ready_s=ready, errors=student.errors)
+        ticks = [[t, n] for t, n in student.ticks]
+        result.steps_start, result.steps_end, result.intervals = analyse(
+            ticks, start_s * 1000, end_s * 1000
+        )
+        result.steps_per_s = (result.steps_end - result.steps_start) / (end_s - start_s)
+        result.latencies = [s for t, s in student.latencies if start_s * 1000 <= t <= end_s * 1000]
+        received = student.bytes_received - room.bytes_at_start[student.index]
+        result.kb_per_s = received / 1000 / (end_s - start_s)
+        results.append(result)
+    say("sessions closed")
+    time.sleep(settle)
+    memory["closed"] = sum(rss_mb(pid) for pid in server_pids)
+    return {"results": results, "memory": memory, "cpu": cpu, "window_s": end_s - start_s}
+
+
 def start_profiler(pid: int, seconds: float, out: Path) -> subprocess.Popen | None:
     """py-spy on the server while the sessions train: samples only the thread holding the GIL,
     since the GIL is what every session of one process shares."""
@@ -453,7 +524,12 @@ def server_log_errors(log_path: Path) -> list[str]:
 
 
 def report(
-    sessions: int, outcome: dict, baseline_mb: float, log_errors: list[str], processes: int = 1
+    sessions: int,
+    outcome: dict,
+    baseline_mb: float,
+    log_errors: list[str],
+    processes: int = 1,
+    clients: str = "browser",
 ) -> dict:
     results: list[SessionResult] = outcome["results"]
     memory, cpu = outcome["memory"], outcome["cpu"]
@@ -471,6 +547,8 @@ def report(
         )
     pooled = [x for r in results for x in r.intervals]
     p95 = percentile(pooled, 95)
+    latencies = [x for r in results for x in r.latencies]
+    who = "Chromium" if clients == "browser" else "websocket clients"
     errors = sum(len(r.errors) for r in results) + len(log_errors)
     progressing = sum(r.progressing for r in results)
     per_session = (memory["training"] - baseline_mb) / sessions
@@ -482,6 +560,9 @@ def report(
         "p50_interval_s": percentile(pooled, 50),
         "p95_interval_s": p95,
         "max_interval_s": max(pooled, default=float("nan")),
+        "clients": clients,
+        "p50_tick_latency_s": percentile(latencies, 50),
+        "p95_tick_latency_s": percentile(latencies, 95),
         "mean_steps_per_s": statistics.fmean(r.steps_per_s for r in results),
         "min_steps_per_s": min(r.steps_per_s for r in results),
         "max_ready_s": max(r.ready_s for r in results),
@@ -514,7 +595,7 @@ def report(
         f"min {summary['min_steps_per_s']:.1f}; slowest first render {summary['max_ready_s']:.1f} s"
     )
     print(
-        f"websocket to each browser: {summary['ws_kb_per_s']:.0f} KB/s, about "
+        f"websocket to each session: {summary['ws_kb_per_s']:.0f} KB/s, about "
         f"{summary['ws_kb_per_update']:.0f} KB per update"
     )
     print(
@@ -524,7 +605,7 @@ def report(
         f"closing (Streamlit keeps closed sessions up to server.disconnectedSessionTTL)"
     )
     print(
-        f"CPU while training: server {cpu['server_cores']:.2f} cores, Chromium "
+        f"CPU while training: server {cpu['server_cores']:.2f} cores, {who} "
         f"{cpu['chromium_cores']:.2f} cores, of {os.cpu_count()}; load average "
         f"{' '.join(summary['loadavg'])}"
     )
@@ -535,8 +616,14 @@ def report(
     )
     if summary["client_saturated"]:
         print(
-            f"WARNING: the browsers used {busy:.2f} of the {client_cpus} cores they could have: "
+            f"WARNING: the {who} used {busy:.2f} of the {client_cpus} cores they could have: "
             "the load generator, not only the server, limited these numbers"
+        )
+    if latencies:
+        print(
+            f"tick latency (live panel rerun asked -> its update received): p50 "
+            f"{summary['p50_tick_latency_s']:.2f} s, p95 {summary['p95_tick_latency_s']:.2f} s "
+            f"({len(latencies)} ticks)"
         )
     if log_errors:
         print("server log:", *log_errors[:5], sep="\n  ")
@@ -578,6 +665,14 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=20)
     parser.add_argument("--duration", type=float, default=60, help="seconds measured")
     parser.add_argument("--warmup", type=float, default=5, help="seconds after Play not measured")
+    parser.add_argument(
+        "--clients",
+        choices=("websocket", "browser"),
+        default="websocket",
+        help="websocket: light clients speaking Streamlit's protocol (bench.ws_students); "
+        "browser: headless Chromium tabs (about a quarter core per update here: they, not the "
+        "server, run out first)",
+    )
     parser.add_argument("--browsers", type=int, default=1, help="Chromium processes")
     parser.add_argument("--url", help="use a running server (loopback) instead of starting one")
     parser.add_argument("--server-pid", type=int, nargs="*", default=[], help="with --url")
@@ -619,7 +714,8 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="gru-viz-load-"))
     print(
         f"[load] {args.sessions} sessions, {args.duration:g} s; options {args.option or 'none'}"
-        f"{'; server pinned to CPU 0' if args.pin else ''}; charts drawn: {args.draw_charts}; "
+        f"{'; server pinned to CPU 0' if args.pin else ''}; clients: {args.clients}"
+        f"{f'; charts drawn: {args.draw_charts}' if args.clients == 'browser' else ''}; "
         f"load average before: {Path('/proc/loadavg').read_text().strip()}"
     )
     with contextlib.ExitStack() as stack:
@@ -638,22 +734,27 @@ def main() -> None:
             watchdog(hard, lambda: stop_group(server))
             url, pids = f"http://127.0.0.1:{port}", (server.pid,)
             wait_healthy(url, server)
-        warm_up(url)
+        warm_up(url) if args.clients == "browser" else run_ws_sessions(url, 1, 0, 0, settle=0)
         time.sleep(2)
         baseline = sum(rss_mb(pid) for pid in pids)
         profile = folder / "profile.txt" if args.profile else None
-        outcome = run_sessions(
-            url,
-            args.sessions,
-            args.duration,
-            args.warmup,
-            args.browsers,
-            pids,
-            draw_charts=args.draw_charts,
-            profile=profile,
-        )
+        if args.clients == "websocket":
+            outcome = run_ws_sessions(
+                url, args.sessions, args.duration, args.warmup, pids, profile=profile
+            )
+        else:
+            outcome = run_sessions(
+                url,
+                args.sessions,
+                args.duration,
+                args.warmup,
+                args.browsers,
+                pids,
+                draw_charts=args.draw_charts,
+                profile=profile,
+            )
         log_errors = server_log_errors(log_path) if log_path else []
-        summary = report(args.sessions, outcome, baseline, log_errors)
+        summary = report(args.sessions, outcome, baseline, log_errors, clients=args.clients)
         summary["options"] = args.option + (["pinned: server CPU 0"] if args.pin else [])
         if profile and profile.exists():
             summary["profile"] = summarise_profile(profile)
