@@ -289,12 +289,7 @@ def status(live: LiveSession) -> None:
             for k, s in trainer.slots.items()
         )
         + f" · trivial baseline loss {baseline:.4g}"
-        + (
-            f" · {live.sessions_training - 1} other sessions are training on this server, so "
-            "each trains a fair share of every tick"
-            if live.playing and live.sessions_training > 1
-            else ""
-        )
+        + sharing_note(live)
     )
     if live.intervention.active:
         where = "in the probe and in training" if live.intervene_in_training else "in the probe"
@@ -313,6 +308,14 @@ def status(live: LiveSession) -> None:
                 on_click=live.restore,
                 args=(kind,),
             )
+
+
+def sharing_note(live: LiveSession) -> str:
+    others = live.sessions_training - 1
+    if not live.playing or others < 1:
+        return ""
+    who = "1 other session is" if others == 1 else f"{others} other sessions are"
+    return f" · {who} training on this server: each trains a fair share of every tick"
 
 
 def describe(iv: Intervention) -> str:

@@ -49,6 +49,9 @@ NO_GATES_NOTE = (
 RECURRENT_BLOCKS = {"gru": "W_hn", "rnn": "W_hh", "lstm": "W_hg"}
 GRAD_H_NOTE = "loss is read at the end → gradient must travel back to early steps"
 HEIGHT = 340
+# Points drawn per line of a training-step chart: about one per pixel of a half-width chart.
+# A record holds up to 2,000 rows; sending them all cost each live tick ~300 kB and ~5 ms.
+MAX_LINE_POINTS = 500
 ROW_HEIGHT = 290  # per row of a multi-row heatmap grid
 MARGIN = dict(l=60, r=20, t=40, b=45)
 LEGEND = dict(orientation="h", x=0, xanchor="left", y=1.02, yanchor="bottom")
@@ -119,6 +122,13 @@ def _moving_average(values: np.ndarray, window: int) -> np.ndarray:
     ends = np.arange(1, len(values) + 1)
     starts = np.maximum(ends - window, 0)
     return (sums[ends] - sums[starts]) / (ends - starts)
+
+
+def _evenly(count: int, limit: int = MAX_LINE_POINTS) -> np.ndarray:
+    """Indices of at most ``limit`` evenly spaced rows of ``count``, first and last included."""
+    if count <= limit:
+        return np.arange(count)
+    return np.unique(np.linspace(0, count - 1, limit).round().astype(int))
 
 
 def _trace(kind: str, x, y, name: str, hover: str, mode: str = "lines", **line) -> dict:
@@ -197,10 +207,12 @@ def loss_figure(
     for kind, history in histories.items():
         steps, loss = history.array("step"), history.array("loss")
         shown = _positive(loss) if log_y else loss
+        window = int(np.clip(len(loss) // 20, 1, 50))
+        average = _moving_average(shown, window) if len(loss) else shown  # over every row
+        rows = _evenly(len(steps))
+        steps, shown, average = steps[rows], shown[rows], average[rows]
         raw = _trace(kind, steps, shown, f"{_title(kind)} (each step)", "loss %{y:.4g}", width=1)
         data.append(dict(raw, opacity=0.3, showlegend=False))
-        window = int(np.clip(len(loss) // 20, 1, 50))
-        average = _moving_average(shown, window) if len(loss) else shown
         name = f"{_title(kind)} (smoothed; faint: each step)"
         data.append(_trace(kind, steps, average, name, "mean %{y:.4g}", width=2.5))
     layout = _layout("loss", "training step", "loss", log_y)
@@ -315,9 +327,10 @@ def grad_norm_figure(
     """Total gradient norm before clipping, per training step, with the clipping threshold."""
     data = []
     for kind, history in histories.items():
-        norm = history.array("grad_norm")
+        rows = _evenly(len(history.array("step")))
+        norm = history.array("grad_norm")[rows]
         shown = _positive(norm) if log_y else norm
-        steps, hover = history.array("step"), "‖g‖ = %{y:.3g}"
+        steps, hover = history.array("step")[rows], "‖g‖ = %{y:.3g}"
         data.append(_trace(kind, steps, shown, _title(kind), hover, width=1.5))
     layout = _layout("grad_norm", "training step", "total gradient norm, before clipping", log_y)
     if clip is not None:

@@ -17,6 +17,7 @@ import pytest
 
 from gru_viz import plots
 from gru_viz.config import RunConfig
+from gru_viz.records import BoundedSeries
 from gru_viz.report import build_report, write_report
 from gru_viz.trainer import Trainer
 
@@ -234,6 +235,22 @@ def test_the_loss_chart_draws_the_trivial_baseline(adding, log_y):
     for trace, history in zip(losses, histories.values(), strict=True):
         finite_or_nan_equal(trace.x, history.array("step"))
         finite_or_nan_equal(trace.y, history.array("loss"))
+
+
+def test_long_runs_are_drawn_with_a_bounded_number_of_points():
+    history = BoundedSeries(capacity=2000)
+    for step in range(1999):
+        history.append(step, loss=1.0 / (1 + step), grad_norm=float(step % 7 + 1))
+    loss = plots.loss_figure({"gru": history}, 0.5, "note")
+    norms = plots.grad_norm_figure({"gru": history}, 1.0)
+    raw, smooth = loss.data[0], loss.data[1]
+    for trace in (raw, smooth, norms.data[0]):
+        assert len(trace.x) <= plots.MAX_LINE_POINTS
+        assert trace.x[0] == 0 and trace.x[-1] == 1998  # the whole run, up to the last step
+    # The smoothing is computed over every step, then thinned: the last drawn value is the mean
+    # of the last 50 losses, not of the last 50 drawn points.
+    assert smooth.y[-1] == pytest.approx(np.mean(1.0 / (1 + np.arange(1949, 1999))))
+    assert raw.y[-1] == pytest.approx(1 / 1999)
 
 
 def test_the_clip_line_appears_only_when_clipping_is_on(adding):
