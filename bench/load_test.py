@@ -616,8 +616,10 @@ def report(
     )
     if summary["client_saturated"]:
         print(
-            f"WARNING: the {who} used {busy:.2f} of the {client_cpus} cores they could have: "
-            "the load generator, not only the server, limited these numbers"
+            f"WARNING: the {who}{'' if pinned else ' and the server together'} used "
+            f"{busy:.2f} of the {client_cpus} cores they could have: the "
+            f"{'load generator' if pinned else 'machine'}, not only the server, limited these "
+            "numbers"
         )
     if latencies:
         print(

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
@@ -100,11 +101,18 @@ class Student:
         return BackMsg(rerun_script=client).SerializeToString()
 
 
+def _page_cookies(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=60) as reply:
+        reply.read()
+        return "; ".join(c.split(";", 1)[0] for c in reply.headers.get_all("Set-Cookie") or [])
+
+
 class Classroom:
     """Open ``count`` sessions on a Streamlit server and drive them from one event loop."""
 
     def __init__(self, url: str, count: int, error_texts: tuple[str, ...] = ()):
         parsed = urlparse(url)
+        self.url = url
         self.ws_url = f"ws://{parsed.netloc}{parsed.path.rstrip('/')}/_stcore/stream"
         self.students = [Student(i, error_texts) for i in range(count)]
         self.ready_s = [float("nan")] * count
@@ -126,8 +134,15 @@ class Classroom:
 
     async def _open(self, i: int) -> None:
         student = self.students[i]
+        # The page first, as a browser loads it: a proxy in front (bench/nginx) answers with the
+        # cookie that keeps this student on one app process, and the socket must carry it.
+        cookies = await asyncio.to_thread(_page_cookies, self.url)
         socket = await websockets.connect(
-            self.ws_url, subprotocols=["streamlit"], max_size=None, open_timeout=60
+            self.ws_url,
+            subprotocols=["streamlit"],
+            max_size=None,
+            open_timeout=60,
+            additional_headers={"Cookie": cookies} if cookies else None,
         )
         self._sockets[i] = socket
         self._tasks.append(asyncio.create_task(self._receive(i)))

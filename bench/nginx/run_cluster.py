@@ -3,12 +3,13 @@
 Starts ``--processes`` ``streamlit run app.py`` on free 127.0.0.1 ports (one shared cookie
 secret), writes nginx's config from gru-viz.conf with those ports and a free listen port into a
 temporary prefix, runs ``nginx -p PREFIX -c CONF`` in the foreground (never as a service), and
-checks through the proxy: the health endpoint, the page, and ``--sessions`` browser sessions
-that press Play and must train; then that every browser stayed on one process (nginx's log of
+checks through the proxy: the health endpoint, the page, and ``--sessions`` sessions (websocket
+clients that load the page first, as bench.load_test; ``--clients browser`` for Chromium) that
+press Play and must train; then that every browser stayed on one process (nginx's log of
 upstream addresses) and, with several sessions, that they were spread over the processes.
 ``--capacity`` then raises the number of sessions per process until the p95 update interval
 passes 2 s (bench/load_test.py's measurements), to size a classroom server.
-Run: python -m bench.nginx.run_cluster [--processes 2] [--sessions 4] [--capacity]
+Run: python -m bench.nginx.run_cluster [--processes 2] [--sessions 4] [--capacity --step 5]
 Needs nginx (apt-get install -y nginx-light) and Chromium; all traffic stays on 127.0.0.1.
 """
 
@@ -34,6 +35,7 @@ from bench.load_test import (
     report,
     rss_mb,
     run_sessions,
+    run_ws_sessions,
     stop_group,
     streamlit_app,
     wait_healthy,
@@ -126,14 +128,23 @@ def routes(prefix: Path) -> dict[str, set[str]]:
     return served
 
 
-def check(c: Cluster, sessions: int, duration: float, progress: bool = True) -> dict:
-    """Health and page through nginx, then ``sessions`` browsers train; returns the findings."""
+def students(clients: str, url: str, count: int, duration: float, warmup: float, **kw) -> dict:
+    """``count`` sessions train for ``duration`` s: browsers, or websocket clients that load
+    the page first and keep nginx's cookie, as a browser does."""
+    run = run_ws_sessions if clients == "websocket" else run_sessions
+    return run(url, count, duration, warmup, **kw)
+
+
+def check(
+    c: Cluster, sessions: int, duration: float, progress: bool = True, clients: str = "browser"
+) -> dict:
+    """Health and page through nginx, then ``sessions`` students train; returns the findings."""
     with urllib.request.urlopen(f"{c.url}/_stcore/health", timeout=10) as reply:
         health = reply.read().decode()
     with urllib.request.urlopen(c.url, timeout=10) as reply:
         page = reply.read().decode(errors="replace")
-    outcome = run_sessions(
-        c.url, sessions, duration, 3, server_pids=c.pids, progress=progress, settle=1
+    outcome = students(
+        clients, c.url, sessions, duration, 3, server_pids=c.pids, progress=progress, settle=1
     )  # nginx logs a websocket when it closes: the settle second lets it write
     served = routes(c.prefix)
     results = outcome["results"]
@@ -153,14 +164,16 @@ def check(c: Cluster, sessions: int, duration: float, progress: bool = True) -> 
     }
 
 
-def capacity(c: Cluster, processes: int, duration: float, most: int) -> None:
+def capacity(
+    c: Cluster, processes: int, duration: float, most: int, clients: str, step: int = 1
+) -> None:
     """Sessions per process until the p95 update interval passes the target."""
     print(f"\ncapacity: {processes} processes, {duration:.0f} s per level")
     print(f"{'per process':>12}{'sessions':>10}{'p95 s':>8}{'steps/s':>9}{'errors':>8}")
     held = 0
-    for per in range(1, most + 1):
+    for per in range(step, most + 1, step):
         n = per * processes
-        outcome = run_sessions(c.url, n, duration, 5, server_pids=c.pids, progress=False)
+        outcome = students(clients, c.url, n, duration, 5, server_pids=c.pids, progress=False)
         results = outcome["results"]
         p95 = percentile([x for r in results for x in r.intervals], 95)
         errors = sum(len(r.errors) for r in results)
@@ -179,7 +192,14 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=20, help="seconds of training")
     parser.add_argument("--capacity", action="store_true", help="then find sessions/process")
     parser.add_argument("--most", type=int, default=10, help="capacity: most per process")
+    parser.add_argument("--step", type=int, default=1, help="capacity: sessions per process added")
     parser.add_argument("--capacity-duration", type=float, default=30)
+    parser.add_argument(
+        "--clients",
+        choices=("websocket", "browser"),
+        default="websocket",
+        help="as in bench.load_test: browsers run out of CPU here before the servers do",
+    )
     args = parser.parse_args()
     with cluster(args.processes) as c:
         print(f"nginx on {c.url} -> {args.processes} Streamlit processes; prefix {c.prefix}")
@@ -187,12 +207,12 @@ def main() -> None:
             warm_up(f"http://127.0.0.1:{port}")
         time.sleep(2)
         baseline = sum(rss_mb(pid) for pid in c.pids)
-        result = check(c, args.sessions, args.duration)
-        report(args.sessions, result["outcome"], baseline, [], args.processes)
+        result = check(c, args.sessions, args.duration, clients=args.clients)
+        report(args.sessions, result["outcome"], baseline, [], args.processes, args.clients)
         print(
             f"\nthrough nginx: health {result['health']!r}, page {result['page_ok']}, "
             f"{result['progressing']}/{args.sessions} sessions trained, "
-            f"{result['browsers_seen']} browsers each on one process: {result['sticky']}, "
+            f"{result['browsers_seen']} clients each on one process: {result['sticky']}, "
             f"processes used {result['processes_used']}/{args.processes}, "
             f"RSS per process {result['rss_mb']} MB"
         )
@@ -204,7 +224,7 @@ def main() -> None:
         )
         print(f"cluster check: {'OK' if ok else 'FAILED'}")
         if args.capacity:
-            capacity(c, args.processes, args.capacity_duration, args.most)
+            capacity(c, args.processes, args.capacity_duration, args.most, args.clients, args.step)
     if not ok:
         raise SystemExit(1)
 
