@@ -17,9 +17,22 @@ from typing import Any
 MODEL_KINDS = ("gru", "rnn", "lstm")
 TASK_NAMES = ("adding", "copy", "forecast", "varlen", "missing", "irregular", "reset")
 
-# A step's work grows with batch x length x hidden^2; this bound keeps one step of the largest
-# allowed configuration well under a second on one CPU thread, so a shared server stays usable.
-MAX_STEP_COST = 64 * 200 * 64 * 64
+# Weight blocks per layer (PyTorch stacks them in weight_ih/weight_hh): r, z, n; one; i, f, g, o.
+GATE_BLOCKS = {"gru": 3, "rnn": 1, "lstm": 4}
+
+# -- cost budget ---------------------------------------------------------------------------
+# A setting that makes one training step take seconds would starve every other student on a
+# shared server, so a configuration is refused when its estimated step time is over the limit.
+# Per time step and layer, each model costs a fixed overhead of torch calls plus arithmetic in
+# proportion to gate blocks x hidden² x rows (sequences); every ``probe_every`` steps the probe
+# replays ``probe_samples`` rows through an unrolled loop, which is mostly overhead. Seconds on
+# one thread of the reference machine (the 2-core CI box), fitted to measurements:
+# bench/bench_step_cost.py prints estimate against measurement for a range of settings.
+STEP_OVERHEAD_S = 2.0e-4  # per model, layer and time step: forward and backward calls
+PROBE_OVERHEAD_S = 1.5e-4  # the same, for one probe replay
+ROW_S = 4.0e-10  # per gate block x hidden² x sequence x time step x layer, training
+PROBE_ROW_S = 2.0e-10  # the same, replayed by the probe
+MAX_STEP_SECONDS = 0.4
 
 
 class ConfigError(ValueError):
@@ -314,12 +327,12 @@ class RunConfig:
     def __post_init__(self) -> None:
         for field in FIELDS:
             object.__setattr__(self, field.name, _coerce(field, getattr(self, field.name)))
-        cost = self.batch_size * self.total_len * self.hidden_size**2 * self.num_layers
-        if cost > MAX_STEP_COST:
+        seconds = estimated_step_seconds(self)
+        if seconds > MAX_STEP_SECONDS:
             raise ConfigError(
-                f"batch {self.batch_size} x length {self.total_len} x hidden "
-                f"{self.hidden_size}² x layers {self.num_layers} is too much work per step for a "
-                f"shared server (limit {MAX_STEP_COST:,}); lower one of them"
+                f"too much work per step for a shared server: about {seconds:.2g} s per "
+                f"training step (limit {MAX_STEP_SECONDS:g} s); lower the batch size, sequence "
+                "length, hidden size, layers, models or probe samples, or probe less often"
             )
 
     @property
@@ -344,6 +357,20 @@ class RunConfig:
 
     def as_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in FIELDS}
+
+
+def estimated_step_seconds(cfg: Any) -> float:
+    """Seconds one training step of ``cfg`` takes, probe included (see the cost budget above).
+
+    With size_by="params" every model is sized to the GRU's parameter count, so each costs
+    about what the GRU does (3 blocks of hidden²), whatever its own number of blocks.
+    """
+    blocks = [3 if cfg.size_by == "params" else GATE_BLOCKS[kind] for kind in cfg.models]
+    total_len = cfg.seq_len + 2 * cfg.recall_len if cfg.task == "copy" else cfg.seq_len
+    per_row = sum(blocks) * cfg.hidden_size**2
+    train = len(blocks) * STEP_OVERHEAD_S + per_row * cfg.batch_size * ROW_S
+    probe = len(blocks) * PROBE_OVERHEAD_S + per_row * cfg.probe_samples * PROBE_ROW_S
+    return total_len * cfg.num_layers * (train + probe / cfg.probe_every)
 
 
 def format_value(field: Field, value: Any) -> str:

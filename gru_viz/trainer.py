@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from gru_viz.config import RunConfig
+from gru_viz.config import GATE_BLOCKS, RunConfig
 from gru_viz.models import (
     NO_INTERVENTION,
     Intervention,
@@ -32,9 +32,6 @@ from gru_viz.tasks import get_task
 SEED_OFFSET = {"gru": 101, "rnn": 202, "lstm": 303}
 PROBE_SEED_OFFSET = 7_919  # the probe batch is drawn from its own generator, never trained on
 PARAM_GROUPS = ("input", "recurrent", "bias", "readout")
-
-
-GATE_BLOCKS = {"gru": 3, "rnn": 1, "lstm": 4}
 
 
 def parameter_count(kind: str, inputs: int, hidden: int, layers: int, outputs: int) -> int:

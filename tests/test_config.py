@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from types import SimpleNamespace
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from gru_viz.config import (
     FIELD_BY_NAME,
     FIELDS,
-    MAX_STEP_COST,
+    MAX_STEP_SECONDS,
     MAX_VALUE_CHARS,
     ConfigError,
     RunConfig,
     config_from_strings,
     config_to_strings,
+    estimated_step_seconds,
 )
 
 NAMES = [f.name for f in FIELDS]
@@ -136,19 +138,34 @@ def test_derived_properties():
 def test_the_cost_budget_refuses_an_oversized_config():
     with pytest.raises(ConfigError, match="too much work"):
         RunConfig(batch_size=256, seq_len=200, hidden_size=128, num_layers=3)
-    # Exactly at the limit is fine; one more layer is not.
-    at_limit = RunConfig(batch_size=64, seq_len=200, hidden_size=64, num_layers=1)
-    assert at_limit.batch_size * at_limit.total_len * 64**2 == MAX_STEP_COST
-    with pytest.raises(ConfigError):
-        at_limit.replace(num_layers=2)
-    with pytest.raises(ConfigError):
-        at_limit.replace(batch_size=65)
+    fits = RunConfig(batch_size=128, seq_len=200, hidden_size=64)
+    assert estimated_step_seconds(fits) <= MAX_STEP_SECONDS
+    for too_much in (
+        dict(num_layers=2),
+        dict(batch_size=256),
+        dict(models=("gru", "rnn", "lstm")),
+    ):
+        with pytest.raises(ConfigError, match="too much work"):
+            fits.replace(**too_much)
+    # One sequence per batch, but a deep model probed on every step: the probe's unrolled
+    # replay is what costs.
+    deep = RunConfig(batch_size=1, seq_len=200, hidden_size=128, num_layers=3)
+    with pytest.raises(ConfigError, match="too much work"):
+        deep.replace(probe_every=1)
 
 
-def test_the_cost_counts_the_copy_tasks_extra_steps():
-    RunConfig(task="adding", batch_size=64, seq_len=200, hidden_size=64)
-    with pytest.raises(ConfigError):
-        RunConfig(task="copy", batch_size=64, seq_len=200, hidden_size=64, recall_len=1)
+def test_the_cost_grows_with_each_thing_that_adds_work():
+    base = RunConfig(batch_size=32, seq_len=100, hidden_size=32)
+    cost = estimated_step_seconds
+    # Linear in the steps the models see: the copy task adds its symbols and the recall.
+    copy = base.replace(task="copy", recall_len=10)
+    assert cost(copy) / cost(base) == pytest.approx(120 / 100)
+    assert cost(base.replace(num_layers=2)) == pytest.approx(2 * cost(base))
+    assert cost(base.replace(models=("gru", "rnn", "lstm"))) > cost(base)
+    # Matched parameter counts make the RNN as costly as the GRU.
+    assert cost(base.replace(size_by="params")) > cost(base)
+    assert cost(base.replace(probe_every=1)) > cost(base) > cost(base.replace(probe_every=1000))
+    assert cost(base.replace(hidden_size=64)) > cost(base) > cost(base.replace(batch_size=1))
 
 
 def test_from_strings_falls_back_when_values_fit_alone_but_not_together():
@@ -312,10 +329,13 @@ def valid_configs(draw):
         else:
             value = tuple(draw(st.lists(st.sampled_from(field.choices), min_size=1, unique=True)))
         changes[field.name] = value
-    # Keep within the cost budget by choosing the batch last.
-    total = changes["seq_len"] + (2 * changes["recall_len"] if changes["task"] == "copy" else 0)
-    per_sequence = total * changes["hidden_size"] ** 2 * changes["num_layers"]
-    changes["batch_size"] = draw(st.integers(1, min(256, MAX_STEP_COST // per_sequence)))
+    # Keep within the cost budget by choosing the batch last (the cost is linear in it).
+    one, two = (
+        estimated_step_seconds(SimpleNamespace(**dict(changes, batch_size=b))) for b in (1, 2)
+    )
+    assume(one <= MAX_STEP_SECONDS)
+    most = 1 + int((MAX_STEP_SECONDS - one) // (two - one))
+    changes["batch_size"] = draw(st.integers(1, min(256, most)))
     return RunConfig(**changes)
 
 
