@@ -29,13 +29,22 @@ def lesson_config(lesson: str | None) -> RunConfig:
     return LESSONS[lesson].config if lesson in LESSONS else RunConfig()
 
 
-def read_link(params: Mapping[str, str]) -> Link:
+def _last(value: object) -> str | None:
+    """A repeated parameter (``?lesson=a&lesson=b`` read as a list) counts by its last value,
+    as a browser's address bar and ``st.query_params`` do."""
+    if isinstance(value, (list, tuple)):
+        value = value[-1] if value else ""
+    return None if value is None else str(value)
+
+
+def read_link(params: Mapping[str, object]) -> Link:
+    """Settings, lesson and hidden groups from untrusted query parameters; never raises."""
     problems: list[str] = []
-    lesson = params.get(LESSON_KEY)
+    lesson = _last(params.get(LESSON_KEY))
     if lesson is not None and lesson not in LESSONS:
-        problems.append(f"No lesson called '{str(lesson)[:30]}'; opened free exploration.")
+        problems.append(f"No lesson called '{lesson[:30]}'; opened free exploration.")
         lesson = None
-    hidden_text = str(params.get(HIDE_KEY, ""))[:100]
+    hidden_text = (_last(params.get(HIDE_KEY)) or "")[:100]
     wanted = [g.strip().capitalize() for g in hidden_text.split(",") if g.strip()]
     hidden = tuple(g for g in SETTING_GROUPS if g in wanted)
     if len(hidden) != len(set(wanted)):

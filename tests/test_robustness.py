@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as hst
 from streamlit.testing.v1 import AppTest
 
@@ -142,7 +142,7 @@ APP_PARAMS = hst.builds(
 
 
 def last_values(params: dict) -> dict[str, str]:
-    return {k: v[-1] if isinstance(v, list) else v for k, v in params.items()}
+    return {k: (v[-1] if v else "") if isinstance(v, list) else v for k, v in params.items()}
 
 
 def assert_valid(cfg: RunConfig) -> None:
@@ -156,9 +156,11 @@ def assert_valid(cfg: RunConfig) -> None:
     derandomize=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-@given(PARAMS)
+@given(hst.one_of(PARAMS, APP_PARAMS))
+@example({LESSON_KEY: ["nope", "forget"], HIDE_KEY: ["training", "task"], "seed": []})
 def test_read_link_never_raises_and_round_trips(params):
     link = read_link(params)
+    assert link == read_link(last_values(params))  # a repeated key counts by its last value
     assert_valid(link.config)
     assert link.lesson is None or link.lesson in LESSONS
     assert set(link.hidden) <= set(SETTING_GROUPS)
