@@ -24,6 +24,15 @@ from gru_viz.models import RNN_CLASSES, SequenceModel
 
 FORMAT = "gru-viz-checkpoint/1"
 MAX_CHECKPOINT_BYTES = 50 * 1024 * 1024
+# What a gru-viz run can produce (matching parameter counts can widen a model 4x); a file that
+# claims more would make ``to_torch_modules`` allocate whatever it asks for before any check.
+_FIELD_HI = {f.name: int(f.hi) for f in FIELDS if f.name in ("hidden_size", "num_layers")}
+SIZE_LIMITS = {
+    "input_size": 64,
+    "output_size": 64,
+    "hidden_size": 4 * _FIELD_HI["hidden_size"],
+    "num_layers": _FIELD_HI["num_layers"],
+}
 
 
 class CheckpointError(ValueError):
@@ -64,6 +73,10 @@ def load_checkpoint(path: str | os.PathLike, max_bytes: int = MAX_CHECKPOINT_BYT
         raise CheckpointError("not a gru-viz checkpoint (missing format marker)")
     if data.get("kind") not in RNN_CLASSES:
         raise CheckpointError(f"unknown model kind {str(data.get('kind'))[:20]!r}")
+    for name, most in SIZE_LIMITS.items():
+        value = data.get(name)
+        if type(value) is not int or not 1 <= value <= most:
+            raise CheckpointError(f"{name} {str(value)[:20]} is not a whole number in 1..{most}")
     return data
 
 

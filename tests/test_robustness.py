@@ -319,6 +319,11 @@ def test_checkpoint_round_trips_and_junk_is_refused(tmp_path):
     torch.save({"format": FORMAT, "kind": "transformer"}, tmp_path / "kind.pt")
     with pytest.raises(CheckpointError, match="unknown model kind"):
         load_checkpoint(tmp_path / "kind.pt")
+    # A tiny file that asks for a huge model (10^9 units would need terabytes to build).
+    for name, value in (("hidden_size", 10**9), ("num_layers", 0), ("input_size", 2.5)):
+        torch.save({**data, name: value}, tmp_path / "huge.pt")
+        with pytest.raises(CheckpointError, match=name):
+            load_checkpoint(tmp_path / "huge.pt")
 
 
 # -- faults ----------------------------------------------------------------------------------
