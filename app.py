@@ -291,16 +291,17 @@ def status(live: LiveSession) -> None:
         + f" · trivial baseline loss {baseline:.4g}"
         + sharing_note(live)
     )
+    alerts = st.container()  # always there, so the charts below keep their places
     if live.intervention.active:
         where = "in the probe and in training" if live.intervene_in_training else "in the probe"
-        st.warning(
+        alerts.warning(
             f"Intervention active ({where}): {describe(live.intervention)}. "
             "Clear it under Interventions.",
             icon="🧪",
         )
     for kind, slot in trainer.slots.items():
         if slot.stopped:
-            left, right = st.columns([5, 1], vertical_alignment="center")
+            left, right = alerts.columns([5, 1], vertical_alignment="center")
             left.error(slot.stopped, icon="🛑")
             right.button(
                 f"Restore {MODEL_TITLES[kind]}",
@@ -701,18 +702,23 @@ def main() -> None:
     task = live.trainer.task
     st.markdown(f"**{task.title}.** {task.description}")
     controls(live)
+    # Optional messages go into containers that exist on every run: an element that comes and
+    # goes would shift everything below it, and while a run is in progress the browser shows
+    # the old and the new copy of a shifted element side by side (two step counters).
+    notice_box = st.container()
     if notice := st.session_state.pop("notice", None):
         st.toast(notice.text, icon="🔁" if notice.kind == "warning" else "✅")
-        getattr(st, notice.kind)(notice.text)
+        getattr(notice_box, notice.kind)(notice.text)
 
     def live_panel() -> None:
         was_playing = live.playing
+        fault_box = st.container()  # always there: see notice_box
         with TICK_TURN:  # one session's tick at a time: see gru_viz.session
             try:
                 live.tick()
             except Exception as err:  # a fault in training must never take the page down
                 live.playing = False
-                st.error(f"Training paused after an error: {err}")
+                fault_box.error(f"Training paused after an error: {err}")
             lesson_guide(live)
             status(live)
             sample, cursor = figures(live)

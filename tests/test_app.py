@@ -11,6 +11,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from gru_viz.config import RunConfig
+from gru_viz.session import LiveSession
+
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 SMALL = {"cfg_seq_len": 12, "cfg_hidden_size": 8, "cfg_batch_size": 16}
 
@@ -141,3 +144,17 @@ def test_too_costly_settings_are_refused_with_a_message():
     assert not at.exception
     assert any("too much work" in e.value for e in at.sidebar.error)
     assert live(at).cfg.hidden_size != 128 or live(at).cfg.seq_len != 200
+
+
+def test_the_status_line_says_when_other_sessions_share_the_server():
+    at = open_app()
+    at.button(key="play").click().run()
+    other = LiveSession(RunConfig(seq_len=12, hidden_size=8, batch_size=16))  # another student
+    other.speed, other.playing = "normal", True
+    other.tick()
+    at.run()
+    captions = " ".join(c.value for c in at.caption)
+    assert "1 other session is training on this server" in captions
+    other.playing = False  # pausing gives its share back at once
+    at.run()
+    assert "other session" not in " ".join(c.value for c in at.caption)
