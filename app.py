@@ -384,6 +384,9 @@ def figures(live: LiveSession) -> tuple[int, int]:
     )
     log_loss = scale.toggle("Log-scale loss", key="log_loss")
     at, note = trainer.step_count, trainer.task.baseline_note
+    # The probe charts are named after their probe's step, not the training step: a chart whose
+    # figure and options are unchanged stays mounted in the browser (no redraw, zoom kept).
+    probed_at = max(p.step for p in probes.values())
     left, right = st.columns(2)
     with left:
         chart(
@@ -399,6 +402,12 @@ def figures(live: LiveSession) -> tuple[int, int]:
             "gradient-norm",
             at,
         )
+    zoom_note = st.container()  # always there: see notice_box
+    if live.playing:
+        zoom_note.caption(
+            "While training, a chart is redrawn whenever its numbers change, which resets its "
+            "zoom; the probe charts below change only at each probe. Pause to zoom in."
+        )
     left, right = st.columns(2)
     with left:
         chart(
@@ -411,7 +420,7 @@ def figures(live: LiveSession) -> tuple[int, int]:
             ),
             explain.figure_reading("grad_h"),
             "grad-over-time",
-            at,
+            probed_at,
             key="grad_h_chart",
             on_select="rerun",
             selection_mode="points",
@@ -433,7 +442,7 @@ def figures(live: LiveSession) -> tuple[int, int]:
             ),
             explain.figure_reading("prediction"),
             "prediction",
-            at,
+            probed_at,
         )
     chart(
         cached(
@@ -443,7 +452,7 @@ def figures(live: LiveSession) -> tuple[int, int]:
         ),
         explain.figure_reading("hidden"),
         "hidden-states",
-        at,
+        probed_at,
     )
     chart(
         cached(
@@ -453,7 +462,7 @@ def figures(live: LiveSession) -> tuple[int, int]:
         ),
         explain.figure_reading("gates"),
         "gates",
-        at,
+        probed_at,
     )
     if st.toggle("Show the input of this probe sequence", key="show_input"):
         chart(

@@ -3,7 +3,10 @@
 The dashboard, the HTML report and the tests all draw these. Subplots are laid out by hand with
 axis domains: ``make_subplots`` costs ~12 ms a call, an eighth of a live tick's redraw budget.
 No template or background colour is set (Streamlit's light/dark theme and the report apply their
-own); a constant ``uirevision`` per figure keeps a user's zoom across redraws.
+own); a constant ``uirevision`` per figure keeps a user's zoom where a chart is updated in place
+(plain Plotly). Streamlit 1.67 instead remounts a chart whose figure changed (streamlit#5107;
+a fix is proposed in streamlit PR #16052), so the dashboard keeps a zoom only while the chart's
+content is unchanged: when paused, and for a probe chart until the next probe.
 
 Figures are assembled from plain dicts without plotly's per-property validation: validating was
 four fifths of building them, and building them most of a live tick's drawing on a server shared

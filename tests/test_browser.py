@@ -107,3 +107,32 @@ def test_play_trains_and_every_chart_draws(shots: Path, capsys):
             f"{cold_start:.2f} s (target < 5 s); Play to first updated chart "
             f"{play_to_update:.2f} s (target < 1 s); steps seen {seen}; shots in {shots}"
         )
+
+
+def test_a_zoomed_probe_chart_keeps_its_zoom_while_training_until_the_next_probe():
+    # Streamlit remounts a chart whose figure or options changed, which resets its zoom; a probe
+    # chart must therefore stay byte-identical between probes (no training step in its options).
+    with streamlit_server() as (url, _), playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        page = browser.new_page(viewport={"width": 1600, "height": 2900})
+        page.goto(f"{url}/?probe_every=1000")  # no probe after step 0 in this test
+        page.locator(CHART).nth(4).wait_for(state="visible", timeout=60_000)
+        page.wait_for_selector(RUNNING_DONE, timeout=30_000)
+        heatmap = page.locator(CHART).nth(4)  # hidden states
+        box = heatmap.locator(".draglayer .nsewdrag").first.bounding_box()
+        x, y = box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.3
+        page.mouse.move(x, y)
+        page.mouse.down()
+        page.mouse.move(x + 120, y + 80, steps=10)  # drag a zoom box
+        page.mouse.up()
+        x_range = f"() => document.querySelectorAll('{CHART}')[4]._fullLayout.xaxis.range"
+        zoomed = page.evaluate(x_range)
+        assert zoomed[1] - zoomed[0] < 40  # zoomed in from the 50 time steps
+        page.locator('[data-testid="stButton"] button:visible', has_text="Play").click()
+        first = step_counter(page)
+        deadline = time.time() + 30
+        while step_counter(page) < first + 20 and time.time() < deadline:
+            page.wait_for_timeout(500)  # several ticks, each redrawing the loss chart
+        assert step_counter(page) >= first + 20
+        assert page.evaluate(x_range) == zoomed
+        browser.close()
