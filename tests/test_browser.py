@@ -100,11 +100,19 @@ def test_play_trains_and_every_chart_draws(shots: Path, capsys):
         page.screenshot(path=shots / "dashboard-paused.png", full_page=True)
         page.locator(CHART).nth(4).screenshot(path=shots / "hidden-states.png")
         page.locator(CHART).nth(5).screenshot(path=shots / "gates.png")
+        # A second student, in a fresh browser context, on the now running and idle server:
+        # the first visit after the server started also paid for importing torch (about 2 s).
+        visitor = browser.new_context(viewport={"width": 1600, "height": 2900}).new_page()
+        started = time.perf_counter()
+        visitor.goto(url)
+        visitor.locator(CHART).first.wait_for(state="visible", timeout=60_000)
+        warm_start = time.perf_counter() - started
         browser.close()
     with capsys.disabled():
         print(
             f"\n[browser] server ready in {server_seconds:.1f} s; cold start to first chart "
-            f"{cold_start:.2f} s (target < 5 s); Play to first updated chart "
+            f"{cold_start:.2f} s on the server's first visit, {warm_start:.2f} s for a new "
+            "visitor on the running server (target < 5 s); Play to first updated chart "
             f"{play_to_update:.2f} s (target < 1 s); steps seen {seen}; shots in {shots}"
         )
 
