@@ -238,6 +238,16 @@ def analyse(ticks: list[list[float]], start_ms: float, end_ms: float) -> tuple[i
     return first, last, [(b - a) / 1000 for a, b in zip(times, times[1:], strict=False)]
 
 
+def announcer(progress: bool):
+    """A timestamped progress printer, or one that stays quiet."""
+
+    def say(text: str) -> None:
+        if progress:
+            print(f"[load] {time.strftime('%H:%M:%S')} {text}", flush=True)
+
+    return say
+
+
 def run_sessions(
     url: str,
     sessions: int,
@@ -253,10 +263,7 @@ def run_sessions(
     """Open the sessions, press Play, train for ``duration`` s; returns every measurement."""
     from playwright.sync_api import sync_playwright
 
-    def say(text: str) -> None:
-        if progress:
-            print(f"[load] {time.strftime('%H:%M:%S')} {text}", flush=True)
-
+    say = announcer(progress)
     results = [SessionResult(i) for i in range(sessions)]
     memory: dict[str, float] = {}
     cpu: dict[str, float] = {}
@@ -375,9 +382,7 @@ def run_ws_sessions(
 
     from bench.ws_students import Classroom
 
-    def say(text: str) -> None:
-        if progress:
-            print(f"[load] {time.strftime('%H:%M:%S')} {text}", flush=True)
+    say = announcer(progress)
 
     async def lesson() -> tuple[Classroom, dict, dict, float, float]:
         room = Classroom(url, sessions, ERROR_TEXTS)
