@@ -330,10 +330,11 @@ def grad_norm_figure(
     """Total gradient norm before clipping, per training step, with the clipping threshold."""
     data = []
     for kind, history in histories.items():
-        rows = _evenly(len(history.array("step")))
+        steps = history.array("step")
+        rows = _evenly(len(steps))
         norm = history.array("grad_norm")[rows]
         shown = _positive(norm) if log_y else norm
-        steps, hover = history.array("step")[rows], "‖g‖ = %{y:.3g}"
+        steps, hover = steps[rows], "‖g‖ = %{y:.3g}"
         data.append(_trace(kind, steps, shown, _title(kind), hover, width=1.5))
     layout = _layout("grad_norm", "training step", "total gradient norm, before clipping", log_y)
     if clip is not None:
