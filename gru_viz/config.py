@@ -338,7 +338,7 @@ class RunConfig:
     @property
     def total_len(self) -> int:
         """Time steps the models actually see (the copy task adds the symbols and the recall)."""
-        return self.seq_len + 2 * self.recall_len if self.task == "copy" else self.seq_len
+        return steps_seen(self)
 
     @property
     def clip_norm(self) -> float | None:
@@ -359,6 +359,12 @@ class RunConfig:
         return {f.name: getattr(self, f.name) for f in FIELDS}
 
 
+def steps_seen(cfg: Any) -> int:
+    """``RunConfig.total_len`` for anything with its fields (the cost budget runs before a
+    config exists, on the values it is checking)."""
+    return cfg.seq_len + 2 * cfg.recall_len if cfg.task == "copy" else cfg.seq_len
+
+
 def estimated_step_seconds(cfg: Any) -> float:
     """Seconds one training step of ``cfg`` takes, probe included (see the cost budget above).
 
@@ -366,11 +372,10 @@ def estimated_step_seconds(cfg: Any) -> float:
     about what the GRU does (3 blocks of hidden²), whatever its own number of blocks.
     """
     blocks = [3 if cfg.size_by == "params" else GATE_BLOCKS[kind] for kind in cfg.models]
-    total_len = cfg.seq_len + 2 * cfg.recall_len if cfg.task == "copy" else cfg.seq_len
     per_row = sum(blocks) * cfg.hidden_size**2
     train = len(blocks) * STEP_OVERHEAD_S + per_row * cfg.batch_size * ROW_S
     probe = len(blocks) * PROBE_OVERHEAD_S + per_row * cfg.probe_samples * PROBE_ROW_S
-    return total_len * cfg.num_layers * (train + probe / cfg.probe_every)
+    return steps_seen(cfg) * cfg.num_layers * (train + probe / cfg.probe_every)
 
 
 def format_value(field: Field, value: Any) -> str:
