@@ -338,7 +338,7 @@ class RunConfig:
     @property
     def total_len(self) -> int:
         """Time steps the models actually see (the copy task adds the symbols and the recall)."""
-        return steps_seen(self)
+        return self.seq_len + 2 * self.recall_len if self.task == "copy" else self.seq_len
 
     @property
     def clip_norm(self) -> float | None:
@@ -359,12 +359,6 @@ class RunConfig:
         return {f.name: getattr(self, f.name) for f in FIELDS}
 
 
-def steps_seen(cfg: Any) -> int:
-    """``RunConfig.total_len`` for anything with its fields (the cost budget runs before a
-    config exists, on the values it is checking)."""
-    return cfg.seq_len + 2 * cfg.recall_len if cfg.task == "copy" else cfg.seq_len
-
-
 def estimated_step_seconds(cfg: Any) -> float:
     """Seconds one training step of ``cfg`` takes, probe included (see the cost budget above).
 
@@ -375,7 +369,10 @@ def estimated_step_seconds(cfg: Any) -> float:
     per_row = sum(blocks) * cfg.hidden_size**2
     train = len(blocks) * STEP_OVERHEAD_S + per_row * cfg.batch_size * ROW_S
     probe = len(blocks) * PROBE_OVERHEAD_S + per_row * cfg.probe_samples * PROBE_ROW_S
-    return steps_seen(cfg) * cfg.num_layers * (train + probe / cfg.probe_every)
+    # total_len's own code, applied to anything with the fields (the standalone script copies
+    # that property's source, so it stays self-contained)
+    steps = RunConfig.total_len.fget(cfg)
+    return steps * cfg.num_layers * (train + probe / cfg.probe_every)
 
 
 def format_value(field: Field, value: Any) -> str:
