@@ -102,3 +102,25 @@ BROWSER_MARKS = [
 PLACEHOLDER_CHART = ".st-key-loading .js-plotly-plot"
 CHART = '.stElementContainer:not(.st-key-loading) [data-testid="stPlotlyChart"] .js-plotly-plot'
 RUNNING_DONE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+# Streamlit draws a grey skeleton for an element whose code is still loading (buttons, metrics
+# and sliders come in their own chunks, often a second after the charts on a first page).
+SKELETON = '[data-testid="stMain"] [data-testid="stSkeleton"]'
+# True once every element sits where it sat at the previous poll.
+_LAYOUT_UNCHANGED = """() => {
+    const boxes = Array.from(document.querySelectorAll('[data-testid="stElementContainer"]'))
+        .map(e => { const r = e.getBoundingClientRect(); return [r.x, r.y, r.width, r.height]; });
+    const now = JSON.stringify(boxes), same = window.__lastLayout === now;
+    window.__lastLayout = now;
+    return same;
+}"""
+
+
+def wait_until_settled(page, timeout_ms: int = 30_000) -> None:
+    """Script run finished, no element still loading, and the layout still for a poll interval.
+
+    Before that, a skeleton that becomes a taller widget can push the charts down between
+    finding a chart and dragging on it (a flaky zoom test: the drag landed beside the plot).
+    """
+    page.wait_for_selector(RUNNING_DONE, timeout=timeout_ms)
+    page.wait_for_function(f"() => !document.querySelector('{SKELETON}')", timeout=timeout_ms)
+    page.wait_for_function(_LAYOUT_UNCHANGED, polling=300, timeout=timeout_ms)

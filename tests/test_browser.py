@@ -21,6 +21,7 @@ from tests.conftest_browser import (
     PLACEHOLDER_CHART,
     RUNNING_DONE,
     streamlit_server,
+    wait_until_settled,
 )
 
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -125,7 +126,7 @@ def test_a_zoomed_probe_chart_keeps_its_zoom_while_training_until_the_next_probe
         page = browser.new_page(viewport={"width": 1600, "height": 2900})
         page.goto(f"{url}/?probe_every=1000")  # no probe after step 0 in this test
         page.locator(CHART).nth(4).wait_for(state="visible", timeout=60_000)
-        page.wait_for_selector(RUNNING_DONE, timeout=30_000)
+        wait_until_settled(page)
         heatmap = page.locator(CHART).nth(4)  # hidden states
         box = heatmap.locator(".draglayer .nsewdrag").first.bounding_box()
         x, y = box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.3
