@@ -739,12 +739,11 @@ def main() -> None:
         if was_playing and not live.playing:
             st.rerun()  # stop the timer: it only changes on a full rerun
 
-    if live.playing:  # a fragment redraws on its timer without rerunning the page around it
-        st.fragment(live_panel, run_every=TICK_SECONDS)()
-    else:
-        # Paused, the panel is plain page content: a bare test page drew fragment charts twice,
-        # and in side-by-side visits the first chart came a little sooner (median 5.1 vs 5.7 s).
-        live_panel()
+    # A fragment redraws on its timer without rerunning the page around it. Paused, the panel is
+    # still the same fragment, only without a timer: its elements keep their places in the page
+    # tree, so pressing Play remounts only the charts whose figures changed (loss and gradient
+    # norm), not all six (Play to first updated chart, median of 4: 0.55 vs 0.80 s at 1920x1080).
+    st.fragment(live_panel, run_every=TICK_SECONDS if live.playing else None)()
     # Outside the timer: its widgets change nothing per tick, and a change reruns the page.
     interventions(live)
     sharing_and_downloads(live)

@@ -101,24 +101,39 @@ def test_play_trains_and_every_chart_draws(shots: Path, capsys):
         page.screenshot(path=shots / "dashboard-paused.png", full_page=True)
         page.locator(CHART).nth(4).screenshot(path=shots / "hidden-states.png")
         page.locator(CHART).nth(5).screenshot(path=shots / "gates.png")
-        # A second student, in a fresh browser context, on the now running and idle server:
-        # the first visit after the server started also paid for importing torch (about 2 s).
-        visitor = browser.new_context(viewport={"width": 1600, "height": 2900}).new_page()
-        started = time.perf_counter()
-        visitor.goto(url)
-        visitor.locator(CHART).first.wait_for(state="visible", timeout=60_000)
-        warm_start = time.perf_counter() - started
+        # Two more students on the now running server, each in a fresh browser context: one in
+        # this tall window, one on a projector (1920x1080). The first visit above also paid for
+        # importing torch (about 2.5 s) and for a first Play that may wait for torch._dynamo.
+        tall = new_visitor(browser, url, {"width": 1600, "height": 2900})
+        projector = new_visitor(browser, url, {"width": 1920, "height": 1080})
         browser.close()
     with capsys.disabled():
         print(
             f"\n[browser] server ready in {server_seconds:.1f} s; cold start to first chart "
-            f"{cold_start:.2f} s on the server's first visit, {warm_start:.2f} s for a new "
-            "visitor on the running server (target < 5 s); Play to first updated chart "
-            f"{play_to_update:.2f} s (target < 1 s); steps seen {seen}; shots in {shots}"
+            f"(target < 5 s): {cold_start:.2f} s on the server's first visit, then new visitors "
+            f"{tall[0]:.2f} s (1600x2900) and {projector[0]:.2f} s (1920x1080); Play to first "
+            f"updated chart (target < 1 s): {play_to_update:.2f} s, {tall[1]:.2f} s, "
+            f"{projector[1]:.2f} s; steps seen {seen}; shots in {shots}"
         )
 
 
-def test_a_zoomed_probe_chart_keeps_its_zoom_while_training_until_the_next_probe():
+def new_visitor(browser, url: str, viewport: dict) -> tuple[float, float]:
+    """(seconds to the first chart, seconds from Play to the first updated chart)."""
+    page = browser.new_context(viewport=viewport).new_page()
+    started = time.perf_counter()
+    page.goto(url)
+    page.locator(CHART).first.wait_for(state="visible", timeout=60_000)
+    first_chart = time.perf_counter() - started
+    wait_until_settled(page)
+    clicked = time.perf_counter()
+    page.locator('[data-testid="stButton"] button:visible', has_text="Play").click()
+    page.wait_for_function(f"({LOSS_POINTS})() > 0", timeout=30_000)
+    play_to_update = time.perf_counter() - clicked
+    page.context.close()
+    return first_chart, play_to_update
+
+
+def test_a_zoomed_probe_chart_stays_mounted_and_zoomed_while_training_until_the_next_probe():
     # Streamlit remounts a chart whose figure or options changed, which resets its zoom; a probe
     # chart must therefore stay byte-identical between probes (no training step in its options).
     with streamlit_server() as (url, _), playwright_api.sync_playwright() as p:
@@ -137,6 +152,9 @@ def test_a_zoomed_probe_chart_keeps_its_zoom_while_training_until_the_next_probe
         x_range = f"() => document.querySelectorAll('{CHART}')[4]._fullLayout.xaxis.range"
         zoomed = page.evaluate(x_range)
         assert zoomed[1] - zoomed[0] < 40  # zoomed in from the 50 time steps
+        # The same element afterwards, not a new one: pressing Play redraws only the charts whose
+        # figures changed (a remount would also cost the browser two Plotly draws per chart).
+        page.evaluate(f"() => {{ document.querySelectorAll('{CHART}')[4].__kept = true; }}")
         page.locator('[data-testid="stButton"] button:visible', has_text="Play").click()
         first = step_counter(page)
         deadline = time.time() + 30
@@ -144,4 +162,5 @@ def test_a_zoomed_probe_chart_keeps_its_zoom_while_training_until_the_next_probe
             page.wait_for_timeout(500)  # several ticks, each redrawing the loss chart
         assert step_counter(page) >= first + 20
         assert page.evaluate(x_range) == zoomed
+        assert page.evaluate(f"() => document.querySelectorAll('{CHART}')[4].__kept === true")
         browser.close()
