@@ -23,19 +23,24 @@ import contextlib
 import json
 import os
 import re
-import shutil
-import signal
 import statistics
-import subprocess
-import sys
 import tempfile
-import threading
 import time
-import urllib.request
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from bench.processes import (
+    chromium_pids,
+    cpu_seconds,
+    rss_mb,
+    server_log_errors,
+    start_profiler,
+    stop_group,
+    streamlit_app,
+    summarise_profile,
+    wait_healthy,
+    watchdog,
+)
 from tests.conftest_browser import CHROMIUM, CHROMIUM_ARGS, ROOT, free_port
 
 # Every student's tab is in front of them: keep background pages ticking at full rate.
@@ -81,124 +86,6 @@ document.addEventListener('DOMContentLoaded', () => {
 });
 """
 ERROR_TEXTS = ("Training paused after an error", "Not applied", "busy")
-
-
-# -- processes -------------------------------------------------------------------------------
-def rss_mb(pid: int) -> float:
-    """Resident memory of a process and all its descendants, in MB (0 if it is gone)."""
-    total = 0.0
-    for p in [pid, *descendants(pid)]:
-        with contextlib.suppress(OSError), open(f"/proc/{p}/status") as status:
-            for line in status:
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1]) / 1024
-    return total
-
-
-def descendants(pid: int) -> list[int]:
-    found, todo = [], [pid]
-    while todo:
-        parent = todo.pop()
-        for task in Path(f"/proc/{parent}/task").glob("*/children"):
-            with contextlib.suppress(OSError):
-                kids = [int(k) for k in task.read_text().split()]
-                found += kids
-                todo += kids
-    return found
-
-
-def cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU time of these processes (not their descendants)."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    for pid in pids:
-        with contextlib.suppress(OSError, IndexError, ValueError):
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / ticks
-    return total
-
-
-def wait_healthy(url: str, process: subprocess.Popen | None, timeout: float = 90) -> None:
-    deadline = time.time() + timeout
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as reply:
-                if reply.status == 200:
-                    return
-        except OSError:
-            if (process and process.poll() is not None) or time.time() > deadline:
-                raise RuntimeError(f"server at {url} did not come up") from None
-            time.sleep(0.2)
-
-
-@contextlib.contextmanager
-def streamlit_app(
-    port: int,
-    log_path: Path,
-    *extra: str,
-    env: dict[str, str] | None = None,
-    cpus: set[int] | None = None,
-    app: Path = ROOT / "app.py",
-) -> Iterator[subprocess.Popen]:
-    """``streamlit run app.py`` on 127.0.0.1:port, headless, in its own process group."""
-    log = open(log_path, "w")  # noqa: SIM115 (kept open for the process)
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(app),
-            "--server.headless",
-            "true",
-            "--server.address",
-            "127.0.0.1",
-            "--server.port",
-            str(port),
-            "--browser.gatherUsageStats",
-            "false",
-            *extra,
-        ],
-        cwd=ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-        env={**os.environ, **(env or {})},
-        preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None,
-    )
-    try:
-        yield process
-    finally:
-        stop_group(process)
-        log.close()
-
-
-def stop_group(process: subprocess.Popen) -> None:
-    """Stop a process we started and everything it started (its own process group)."""
-    if process.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
-
-
-def watchdog(seconds: float, cleanup) -> threading.Timer:
-    """After ``seconds``, run ``cleanup`` and end this process, whatever it is doing."""
-
-    def fire() -> None:
-        print(f"\n[load] hard timeout after {seconds:.0f} s: stopping everything", flush=True)
-        with contextlib.suppress(Exception):
-            cleanup()
-        os._exit(3)  # Playwright's driver sees its pipe close and takes Chromium down with it
-
-    timer = threading.Timer(seconds, fire)
-    timer.daemon = True
-    timer.start()
-    return timer
 
 
 # -- measuring -------------------------------------------------------------------------------
@@ -309,7 +196,7 @@ def run_sessions(
                 result.errors.append(f"never ready: {str(err).splitlines()[0]}")
         say(f"all pages rendered after {time.perf_counter() - opened:.1f} s; pressing Play")
         memory["before_play"] = sum(rss_mb(pid) for pid in server_pids)
-        chromium_pids = _chromium_pids()  # now: a navigation can move a page to a new process
+        browser_pids = chromium_pids()  # now: a navigation can move a page to a new process
         for result, page in zip(results, pages, strict=True):
             try:
                 page.locator(PLAY, has_text="Play").click(timeout=60_000)
@@ -320,7 +207,7 @@ def run_sessions(
             pages[0].wait_for_timeout(200)  # Playwright delivers page events while it waits
         bytes_start = [r.ws_bytes[0] for r in results]
         spy = start_profiler(server_pids[0], duration, profile) if profile and server_pids else None
-        cpu_start = (cpu_seconds(list(server_pids)), cpu_seconds(chromium_pids), time.time())
+        cpu_start = (cpu_seconds(list(server_pids)), cpu_seconds(browser_pids), time.time())
         peak = 0.0
         while time.time() < played + warmup + duration:
             pages[0].wait_for_timeout(1000 * min(5.0, played + warmup + duration - time.time()))
@@ -332,7 +219,7 @@ def run_sessions(
             spy.wait(timeout=60)
         for r, before in zip(results, bytes_start, strict=True):
             r.kb_per_s = (r.ws_bytes[0] - before) / 1000 / (ended - played - warmup)
-        cpu_end = (cpu_seconds(list(server_pids)), cpu_seconds(chromium_pids), time.time())
+        cpu_end = (cpu_seconds(list(server_pids)), cpu_seconds(browser_pids), time.time())
         wall = cpu_end[2] - cpu_start[2]
         cpu["server_cores"] = (cpu_end[0] - cpu_start[0]) / wall
         cpu["chromium_cores"] = (cpu_end[1] - cpu_start[1]) / wall
@@ -435,71 +322,6 @@ def run_ws_sessions(
     return {"results": results, "memory": memory, "cpu": cpu, "window_s": end_s - start_s}
 
 
-def start_profiler(pid: int, seconds: float, out: Path) -> subprocess.Popen | None:
-    """py-spy on the server while the sessions train: samples only the thread holding the GIL,
-    since the GIL is what every session of one process shares."""
-    if not shutil.which("py-spy"):
-        print("[load] py-spy not installed (pip install py-spy): no profile")
-        return None
-    return subprocess.Popen(
-        [
-            "py-spy",
-            "record",
-            "--pid",
-            str(pid),
-            "--duration",
-            str(max(1, int(seconds) - 2)),
-            "--rate",
-            "50",
-            "--gil",
-            "--format",
-            "raw",
-            "--output",
-            str(out),
-            "--nonblocking",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-
-# Where the GIL goes, by frames on the stack (a sample can count in several rows).
-PROFILE_GROUPS = {
-    "training: Trainer.step (incl. probes)": "gru_viz/trainer.py",
-    "  probes (unrolled replay + gradients)": "gru_viz/probe.py",
-    "figures: gru_viz.plots / inspector": ("gru_viz/plots.py", "gru_viz/inspector.py"),
-    "plotly (figure objects, validation)": "plotly/",
-    "figure JSON (to_json / orjson / json)": ("to_json", "orjson", "json/encoder"),
-    "st.plotly_chart": "elements/plotly_chart.py",
-    "other streamlit elements and runtime": "streamlit/",
-    "app.py script itself": "app.py",
-}
-
-
-def summarise_profile(path: Path, top: int = 12) -> dict[str, float]:
-    """Inclusive share of GIL samples per group, and the hottest leaf functions."""
-    stacks: list[tuple[list[str], int]] = []
-    for line in path.read_text().splitlines():
-        frames, _, count = line.rpartition(" ")
-        if frames and count.isdigit():
-            stacks.append((frames.split(";"), int(count)))
-    total = sum(c for _, c in stacks) or 1
-    shares = {}
-    print(f"\nserver profile (py-spy --gil, {total} samples): share of GIL time")
-    for name, marks in PROFILE_GROUPS.items():
-        marks = (marks,) if isinstance(marks, str) else marks
-        hits = sum(c for f, c in stacks if any(m in fr for fr in f for m in marks))
-        shares[name] = hits / total
-        print(f"  {name:<42}{hits / total:>7.0%}")
-    leaves: dict[str, int] = {}
-    for frames, count in stacks:
-        leaves[frames[-1]] = leaves.get(frames[-1], 0) + count
-    print("  hottest functions (self time):")
-    for leaf, count in sorted(leaves.items(), key=lambda kv: -kv[1])[:top]:
-        print(f"    {count / total:>5.1%}  {leaf[:110]}")
-    return shares
-
-
 def count_frames(ws, total: list[int]) -> None:
     total[1] += 1  # a second socket means the page lost its connection and reconnected
 
@@ -507,25 +329,6 @@ def count_frames(ws, total: list[int]) -> None:
         total[0] += len(payload)
 
     ws.on("framereceived", add)
-
-
-def _chromium_pids() -> list[int]:
-    """Chromium processes started by this Python process (via Playwright's driver)."""
-    return [
-        pid
-        for pid in descendants(os.getpid())
-        if "chrom" in Path(f"/proc/{pid}/comm").read_text(errors="ignore").lower()
-    ]
-
-
-def server_log_errors(log_path: Path) -> list[str]:
-    text = log_path.read_text(errors="replace") if log_path.exists() else ""
-    lines = text.splitlines()
-    return [
-        line[:200]
-        for line in lines
-        if "Traceback" in line or re.search(r"\b(ERROR|Exception)\b", line)
-    ]
 
 
 def report(

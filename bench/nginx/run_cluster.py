@@ -33,15 +33,11 @@ from bench.load_test import (
     TARGET_P95_SECONDS,
     percentile,
     report,
-    rss_mb,
     run_sessions,
     run_ws_sessions,
-    stop_group,
-    streamlit_app,
-    wait_healthy,
     warm_up,
-    watchdog,
 )
+from bench.processes import rss_mb, stop_group, streamlit_app, wait_healthy, watchdog
 from tests.conftest_browser import free_port
 
 CONF = Path(__file__).resolve().parent / "gru-viz.conf"
