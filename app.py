@@ -270,6 +270,9 @@ def lesson_guide(live: LiveSession) -> None:
         )
 
 
+LEVEL_NOT_CHANGE = {"delta_color": "off", "delta_arrow": "off"}
+
+
 def status(live: LiveSession) -> None:
     trainer = live.trainer
     baseline = trainer.task.baseline(live.cfg)
@@ -282,9 +285,10 @@ def status(live: LiveSession) -> None:
         if len(losses):
             loss = float(np.mean(losses))
             share = f"{loss / baseline:.{1 if loss < 0.1 * baseline else 0}%}"
-            cell.metric(label, f"{loss:.4f}", f"{share} of baseline", delta_color="off")
+            # No arrow: the share is a level, not a change (an ↑ read as "the loss went up").
+            cell.metric(label, f"{loss:.4f}", f"{share} of baseline", **LEVEL_NOT_CHANGE)
         else:
-            cell.metric(label, "—", "not trained yet", delta_color="off")
+            cell.metric(label, "—", "not trained yet", **LEVEL_NOT_CHANGE)
     st.caption(
         "Parameters: "
         + " · ".join(

@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 import pytest
+from streamlit.proto.Metric_pb2 import Metric as MetricProto
 from streamlit.testing.v1 import AppTest
 
 from gru_viz.config import RunConfig
@@ -75,6 +76,10 @@ def test_step_play_pause_and_reset():
     at.button(key="step").click().run()
     assert not at.exception
     assert metric(at, "Training step") == "10"
+    for loss in (m for m in at.metric if m.label.endswith(" loss")):
+        assert loss.delta.endswith("of baseline")
+        # a share of the baseline is a level: no up/down arrow suggesting the loss just rose
+        assert MetricProto.MetricDirection.Name(loss.proto.direction) == "NONE"
     first_loss = live(at).trainer.slots["gru"].history.array("loss")[0]
     assert len(live(at).trainer.slots["rnn"].history) == 10
 
