@@ -11,10 +11,12 @@ import streamlit as st
 
 from gru_viz.plots import loading_figure  # plotly and numpy only: torch is not loaded yet
 
+# An emoji favicon is drawn in the browser; a Material one would be fetched from fonts.gstatic.com,
+# which an offline classroom cannot reach.
+st.set_page_config(page_title="gru-viz: why gates help", page_icon="🧠", layout="wide")
 # A new session's first run imports torch (about 2 s) before anything else can be drawn. Show the
 # title and a placeholder chart first: the page is visibly alive, and the browser fetches and
 # parses plotly.js (about 2 s here) while the server is still importing.
-st.set_page_config(page_title="gru-viz: why gates help", page_icon="🧠", layout="wide")
 st.title("Why gates help: GRU vs vanilla RNN, live")
 BOOT_SLOT = st.empty()  # on every run, so later elements keep their place in the page
 if "live" not in st.session_state:
@@ -205,10 +207,13 @@ def speed_changed() -> None:
     st.session_state.live.speed = st.session_state.speed
 
 
+# Icons are Material Symbols, a font Streamlit ships, so they look the same on every machine;
+# emoji need an emoji font, and Debian's Chromium without one drew empty boxes.
 def controls(live: LiveSession) -> None:
     play, step, count, reset, speed = st.columns([1.2, 1, 1, 1, 2], vertical_alignment="bottom")
     play.button(
-        "⏸ Pause" if live.playing else "▶ Play",
+        "Pause" if live.playing else "Play",
+        icon=":material/pause:" if live.playing else ":material/play_arrow:",
         key="play",
         type="primary",
         on_click=set_playing,
@@ -218,6 +223,7 @@ def controls(live: LiveSession) -> None:
     )
     step.button(
         "Step",
+        icon=":material/skip_next:",
         key="step",
         on_click=step_clicked,
         args=(st.session_state.full_runs,),  # names this click: no two clicks share a full run
@@ -226,7 +232,8 @@ def controls(live: LiveSession) -> None:
     )
     count.selectbox("Steps per click", STEP_CHOICES, key="steps_per_click")
     reset.button(
-        "↺ Reset",
+        "Reset",
+        icon=":material/restart_alt:",
         key="reset",
         on_click=reset_clicked,
         width="stretch",
@@ -266,7 +273,7 @@ def lesson_guide(live: LiveSession) -> None:
         label = "Seen in your run: " if claim.holds else "" if early else "Not shown yet: "
         shown(
             label + claim.summary,
-            icon="✅" if claim.holds else "⏳",
+            icon=":material/check_circle:" if claim.holds else ":material/hourglass_top:",
         )
 
 
@@ -304,12 +311,12 @@ def status(live: LiveSession) -> None:
         alerts.warning(
             f"Intervention active ({where}): {describe(live.intervention)}. "
             "Clear it under Interventions.",
-            icon="🧪",
+            icon=":material/science:",
         )
     for kind, slot in trainer.slots.items():
         if slot.stopped:
             left, right = alerts.columns([5, 1], vertical_alignment="center")
-            left.error(slot.stopped, icon="🛑")
+            left.error(slot.stopped, icon=":material/block:")
             right.button(
                 f"Restore {MODEL_TITLES[kind]}",
                 key=f"restore_{kind}",
@@ -723,7 +730,10 @@ def main() -> None:
     # the old and the new copy of a shifted element side by side (two step counters).
     notice_box = st.container()
     if notice := st.session_state.pop("notice", None):
-        st.toast(notice.text, icon="🔁" if notice.kind == "warning" else "✅")
+        st.toast(
+            notice.text,
+            icon=":material/sync:" if notice.kind == "warning" else ":material/check_circle:",
+        )
         getattr(notice_box, notice.kind)(notice.text)
 
     def live_panel() -> None:

@@ -53,6 +53,12 @@ def test_play_trains_and_every_chart_draws(shots: Path, capsys):
     with streamlit_server() as (url, server_seconds), playwright_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         page = browser.new_page(viewport={"width": 1600, "height": 2900})
+        # A classroom may be offline: the page must need nothing from outside this server.
+        outside = []
+        page.on(
+            "request",
+            lambda r: outside.append(r.url) if not r.url.startswith((url, "data:", "blob:")) else 0,
+        )
         started = time.perf_counter()
         page.goto(url)
         page.locator(CHART).first.wait_for(state="visible", timeout=60_000)
@@ -101,6 +107,7 @@ def test_play_trains_and_every_chart_draws(shots: Path, capsys):
         page.screenshot(path=shots / "dashboard-paused.png", full_page=True)
         page.locator(CHART).nth(4).screenshot(path=shots / "hidden-states.png")
         page.locator(CHART).nth(5).screenshot(path=shots / "gates.png")
+        assert not outside, f"requests beyond the server: {outside[:5]}"
         # Two more students on the now running server, each in a fresh browser context: one in
         # this tall window, one on a projector (1920x1080). The first visit above also paid for
         # importing torch (about 2.5 s) and for a first Play that may wait for torch._dynamo.
