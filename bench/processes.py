@@ -12,14 +12,13 @@ import re
 import shutil
 import signal
 import subprocess
-import sys
 import threading
 import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-from tests.conftest_browser import ROOT
+from tests.conftest_browser import ROOT, streamlit_command
 
 
 def rss_mb(pid: int) -> float:
@@ -81,22 +80,7 @@ def streamlit_app(
     """``streamlit run app.py`` on 127.0.0.1:port, headless, in its own process group."""
     log = open(log_path, "w")  # noqa: SIM115 (kept open for the process)
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(app),
-            "--server.headless",
-            "true",
-            "--server.address",
-            "127.0.0.1",
-            "--server.port",
-            str(port),
-            "--browser.gatherUsageStats",
-            "false",
-            *extra,
-        ],
+        streamlit_command(port, *extra, app=app),
         cwd=ROOT,
         stdout=log,
         stderr=subprocess.STDOUT,

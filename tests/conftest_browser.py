@@ -36,6 +36,26 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def streamlit_command(port: int, *extra: str, app: Path = ROOT / "app.py") -> list[str]:
+    """``streamlit run app.py`` headless on 127.0.0.1:port (tests and benchmarks alike)."""
+    return [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(app),
+        "--server.headless",
+        "true",
+        "--server.address",
+        "127.0.0.1",
+        "--server.port",
+        str(port),
+        "--browser.gatherUsageStats",
+        "false",
+        *extra,
+    ]
+
+
 @contextlib.contextmanager
 def streamlit_server(extra_args: tuple[str, ...] = ()) -> Iterator[tuple[str, float]]:
     """Yield (url, seconds the server took to answer its health check)."""
@@ -43,22 +63,7 @@ def streamlit_server(extra_args: tuple[str, ...] = ()) -> Iterator[tuple[str, fl
     log = open(ROOT / ".pytest-streamlit.log", "w")  # noqa: SIM115 (kept open for the process)
     started = time.perf_counter()
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(ROOT / "app.py"),
-            "--server.headless",
-            "true",
-            "--server.address",
-            "127.0.0.1",
-            "--server.port",
-            str(port),
-            "--browser.gatherUsageStats",
-            "false",
-            *extra_args,
-        ],
+        streamlit_command(port, *extra_args),
         cwd=ROOT,
         stdout=log,
         stderr=subprocess.STDOUT,
