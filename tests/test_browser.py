@@ -55,10 +55,12 @@ def test_play_trains_and_every_chart_draws(shots: Path, capsys):
         page = browser.new_page(viewport={"width": 1600, "height": 2900})
         # A classroom may be offline: the page must need nothing from outside this server.
         outside = []
-        page.on(
-            "request",
-            lambda r: outside.append(r.url) if not r.url.startswith((url, "data:", "blob:")) else 0,
-        )
+
+        def note_outside(request) -> None:
+            if not request.url.startswith((url, "data:", "blob:")):
+                outside.append(request.url)
+
+        page.on("request", note_outside)
         started = time.perf_counter()
         page.goto(url)
         page.locator(CHART).first.wait_for(state="visible", timeout=60_000)
