@@ -38,10 +38,9 @@ from bench.processes import (
     stop_group,
     streamlit_app,
     summarise_profile,
-    wait_healthy,
     watchdog,
 )
-from tests.conftest_browser import CHROMIUM, CHROMIUM_ARGS, ROOT, free_port
+from tests.conftest_browser import CHROMIUM, CHROMIUM_ARGS, ROOT, free_port, wait_healthy
 
 # Every student's tab is in front of them: keep background pages ticking at full rate.
 LOAD_ARGS = [

@@ -13,8 +13,6 @@ import shutil
 import signal
 import subprocess
 import threading
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -53,19 +51,6 @@ def cpu_seconds(pids: list[int]) -> float:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
             total += (int(fields[11]) + int(fields[12])) / ticks
     return total
-
-
-def wait_healthy(url: str, process: subprocess.Popen | None, timeout: float = 90) -> None:
-    deadline = time.time() + timeout
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as reply:
-                if reply.status == 200:
-                    return
-        except OSError:
-            if (process and process.poll() is not None) or time.time() > deadline:
-                raise RuntimeError(f"server at {url} did not come up") from None
-            time.sleep(0.2)
 
 
 @contextlib.contextmanager

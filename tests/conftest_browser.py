@@ -56,6 +56,23 @@ def streamlit_command(port: int, *extra: str, app: Path = ROOT / "app.py") -> li
     ]
 
 
+def wait_healthy(
+    url: str, process: subprocess.Popen | None, timeout: float = 90, log_path: Path | None = None
+) -> None:
+    """Wait for the server's health check; fail with its log if it exits or never answers."""
+    deadline = time.time() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as reply:
+                if reply.status == 200:
+                    return
+        except OSError:
+            if (process and process.poll() is not None) or time.time() > deadline:
+                log = log_path.read_text(errors="replace") if log_path else ""
+                raise RuntimeError(f"server at {url} did not come up\n{log}") from None
+            time.sleep(0.2)
+
+
 @contextlib.contextmanager
 def streamlit_server(extra_args: tuple[str, ...] = ()) -> Iterator[tuple[str, float]]:
     """Yield (url, seconds the server took to answer its health check)."""
@@ -70,16 +87,7 @@ def streamlit_server(extra_args: tuple[str, ...] = ()) -> Iterator[tuple[str, fl
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as reply:
-                    if reply.status == 200:
-                        break
-            except OSError:
-                if process.poll() is not None or time.time() > deadline:
-                    raise RuntimeError((ROOT / ".pytest-streamlit.log").read_text()) from None
-                time.sleep(0.2)
+        wait_healthy(url, process, timeout=60, log_path=ROOT / ".pytest-streamlit.log")
         yield url, time.perf_counter() - started
     finally:
         process.terminate()

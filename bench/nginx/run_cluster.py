@@ -37,8 +37,8 @@ from bench.load_test import (
     run_ws_sessions,
     warm_up,
 )
-from bench.processes import rss_mb, stop_group, streamlit_app, wait_healthy, watchdog
-from tests.conftest_browser import free_port
+from bench.processes import rss_mb, stop_group, streamlit_app, watchdog
+from tests.conftest_browser import free_port, wait_healthy
 
 CONF = Path(__file__).resolve().parent / "gru-viz.conf"
 
