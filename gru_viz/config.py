@@ -1,9 +1,10 @@
 """One frozen run configuration and the one table of fields that describes it.
 
 The ``FIELDS`` table (idea from tensorflow/playground's ``state.ts``) drives everything that
-touches a setting: validation, the dashboard's widgets and help text, the CLI options and the
-URL query string. Every value a user can set passes through ``RunConfig.__post_init__`` or
-``config_from_strings``, so limits live here and nowhere else.
+touches a setting: validation, defaults, the dashboard's widgets (kind, step, group, which tasks
+show it) and help text, the CLI options and the URL query string. ``RunConfig`` is generated
+from it, so a new setting is one row. Every value a user can set passes through
+``RunConfig.__post_init__`` or ``config_from_strings``, so limits live here and nowhere else.
 """
 
 from __future__ import annotations
@@ -14,11 +15,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-MODEL_KINDS = ("gru", "rnn", "lstm")
-TASK_NAMES = ("adding", "copy", "forecast", "varlen", "missing", "irregular", "reset")
+from gru_viz.kinds import KINDS, MODEL_KINDS
 
-# Weight blocks per layer (PyTorch stacks them in weight_ih/weight_hh): r, z, n; one; i, f, g, o.
-GATE_BLOCKS = {"gru": 3, "rnn": 1, "lstm": 4}
+TASK_NAMES = ("adding", "copy", "forecast", "varlen", "missing", "irregular", "reset")
+SIGNAL_TASKS = ("forecast", "missing", "irregular")
+SETTING_GROUPS = ("Task", "Models", "Training")  # in the sidebar's order
 
 # -- cost budget ---------------------------------------------------------------------------
 # A setting that makes one training step take seconds would starve every other student on a
@@ -46,14 +47,25 @@ class Field:
     default: Any
     label: str
     help: str
-    group: str
+    group: str  # one of SETTING_GROUPS: where the sidebar shows it, what a link can hide
     lo: float | None = None
     hi: float | None = None
     choices: tuple[str, ...] = ()
     # Structural fields change the data or the models' shapes: changing one rebuilds the run.
     # The others (learning rate, clipping, ...) apply to the running models on the fly.
     structural: bool = True
-    log_scale: bool = False
+    # How the dashboard asks for it: "slider", "number" (typed: wide or fine-grained ranges),
+    # "radio", "select" or "multiselect"; ``step`` is the widget's increment.
+    widget: str = "slider"
+    step: float = 1
+    tasks: tuple[str, ...] = ()  # shown only for these tasks; () means every task
+
+    def used_by(self, task: str) -> bool:
+        return not self.tasks or task in self.tasks
+
+    @property
+    def annotation(self) -> str:
+        return {int: "int", float: "float", str: "str", tuple: "tuple[str, ...]"}[self.kind]
 
 
 FIELDS: tuple[Field, ...] = (
@@ -65,6 +77,7 @@ FIELDS: tuple[Field, ...] = (
         "Which synthetic sequence problem both models learn.",
         "Task",
         choices=TASK_NAMES,
+        widget="select",
     ),
     Field(
         "seq_len",
@@ -86,6 +99,7 @@ FIELDS: tuple[Field, ...] = (
         "Task",
         lo=0.0,
         hi=1.0,
+        step=0.05,
     ),
     Field(
         "n_symbols",
@@ -96,6 +110,7 @@ FIELDS: tuple[Field, ...] = (
         "Task",
         lo=2,
         hi=16,
+        tasks=("copy",),
     ),
     Field(
         "recall_len",
@@ -106,6 +121,7 @@ FIELDS: tuple[Field, ...] = (
         "Task",
         lo=1,
         hi=10,
+        tasks=("copy",),
     ),
     Field(
         "trend",
@@ -116,6 +132,8 @@ FIELDS: tuple[Field, ...] = (
         "Task",
         lo=0.0,
         hi=2.0,
+        step=0.05,
+        tasks=SIGNAL_TASKS,
     ),
     Field(
         "season",
@@ -126,6 +144,8 @@ FIELDS: tuple[Field, ...] = (
         "Task",
         lo=0.0,
         hi=2.0,
+        step=0.05,
+        tasks=SIGNAL_TASKS,
     ),
     Field(
         "missing_rate",
@@ -136,6 +156,8 @@ FIELDS: tuple[Field, ...] = (
         "Task",
         lo=0.0,
         hi=0.9,
+        step=0.05,
+        tasks=("missing",),
     ),
     Field(
         "models",
@@ -145,6 +167,7 @@ FIELDS: tuple[Field, ...] = (
         "Which models train side by side on the same batches.",
         "Models",
         choices=MODEL_KINDS,
+        widget="multiselect",
     ),
     Field(
         "hidden_size",
@@ -166,6 +189,7 @@ FIELDS: tuple[Field, ...] = (
         "GRU has about 3× the weights of an RNN with the same units).",
         "Models",
         choices=("units", "params"),
+        widget="radio",
     ),
     Field(
         "z_bias",
@@ -178,6 +202,8 @@ FIELDS: tuple[Field, ...] = (
         "Models",
         lo=-5.0,
         hi=5.0,
+        widget="number",
+        step=0.5,
     ),
     Field("num_layers", int, 1, "Layers", "Stacked recurrent layers.", "Models", lo=1, hi=3),
     Field(
@@ -189,6 +215,7 @@ FIELDS: tuple[Field, ...] = (
         "Training",
         choices=("adam", "sgd"),
         structural=False,
+        widget="radio",
     ),
     Field(
         "lr",
@@ -200,7 +227,8 @@ FIELDS: tuple[Field, ...] = (
         lo=1e-5,
         hi=10.0,
         structural=False,
-        log_scale=True,
+        widget="number",
+        step=0.001,
     ),
     Field(
         "batch_size",
@@ -224,6 +252,8 @@ FIELDS: tuple[Field, ...] = (
         lo=0.0,
         hi=100.0,
         structural=False,
+        widget="number",
+        step=0.5,
     ),
     Field(
         "seed",
@@ -234,6 +264,7 @@ FIELDS: tuple[Field, ...] = (
         "Training",
         lo=0,
         hi=2**31 - 1,
+        widget="number",
     ),
     Field(
         "probe_every",
@@ -299,30 +330,8 @@ def _coerce(field: Field, value: Any) -> Any:
     return number
 
 
-@dataclass(frozen=True)
-class RunConfig:
-    """Everything that determines a run. Same config (seed included) -> same numbers on CPU."""
-
-    task: str = "adding"
-    seq_len: int = 50
-    noise: float = 0.0
-    n_symbols: int = 4
-    recall_len: int = 3
-    trend: float = 0.5
-    season: float = 1.0
-    missing_rate: float = 0.3
-    models: tuple[str, ...] = ("gru", "rnn")
-    hidden_size: int = 32
-    size_by: str = "units"
-    z_bias: float = 0.0
-    num_layers: int = 1
-    optimizer: str = "adam"
-    lr: float = 0.01
-    batch_size: int = 64
-    clip: float = 1.0
-    seed: int = 0
-    probe_every: int = 20
-    probe_samples: int = 8
+class _RunConfigMethods:
+    """What ``RunConfig`` does; its fields and defaults come from FIELDS (see below)."""
 
     def __post_init__(self) -> None:
         for field in FIELDS:
@@ -359,13 +368,28 @@ class RunConfig:
         return {f.name: getattr(self, f.name) for f in FIELDS}
 
 
+# Generated from the table so every default is written once, in FIELDS.
+RunConfig = dataclasses.make_dataclass(
+    "RunConfig",
+    [(f.name, f.annotation, dataclasses.field(default=f.default)) for f in FIELDS],
+    bases=(_RunConfigMethods,),
+    frozen=True,
+    namespace={
+        "__module__": __name__,
+        "__doc__": "Everything that determines a run. Same config (seed included) -> same "
+        "numbers on CPU. Fields: see FIELDS.",
+    },
+)
+
+
 def estimated_step_seconds(cfg: Any) -> float:
     """Seconds one training step of ``cfg`` takes, probe included (see the cost budget above).
 
     With size_by="params" every model is sized to the GRU's parameter count, so each costs
     about what the GRU does (3 blocks of hidden²), whatever its own number of blocks.
     """
-    blocks = [3 if cfg.size_by == "params" else GATE_BLOCKS[kind] for kind in cfg.models]
+    gru_blocks = KINDS["gru"].gate_blocks
+    blocks = [gru_blocks if cfg.size_by == "params" else KINDS[k].gate_blocks for k in cfg.models]
     per_row = sum(blocks) * cfg.hidden_size**2
     train = len(blocks) * STEP_OVERHEAD_S + per_row * cfg.batch_size * ROW_S
     probe = len(blocks) * PROBE_OVERHEAD_S + per_row * cfg.probe_samples * PROBE_ROW_S

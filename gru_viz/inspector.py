@@ -12,14 +12,12 @@ from dataclasses import dataclass
 import numpy as np
 import plotly.graph_objects as go
 
+from gru_viz.kinds import KINDS
 from gru_viz.models import SequenceModel
 from gru_viz.records import ProbeResult
 
-ROWS = {
-    "gru": ("x_t", "h_{t-1}", "r_t", "z_t", "n_t", "h_t"),
-    "rnn": ("x_t", "h_{t-1}", "pre_t", "h_t"),
-    "lstm": ("x_t", "h_{t-1}", "i_t", "f_t", "g_t", "o_t", "c_t", "h_t"),
-}
+# Per kind: the step's input and old state, then what the step records, in order.
+ROWS = {k: ("x_t", "h_{t-1}", *(f"{name}_t" for name in kind.traces)) for k, kind in KINDS.items()}
 
 
 @dataclass
@@ -40,20 +38,8 @@ def step_view(
     below = x[sample] if layer == 0 else result.traces["h"][-2, sample]
     h_prev = traces["h"][t - 1] if t > 0 else np.zeros(model.hidden_size, dtype=np.float32)
     vectors = {"x_t": below[t], "h_{t-1}": h_prev}
-    names = {
-        "r_t": "r",
-        "z_t": "z",
-        "n_t": "n",
-        "pre_t": "pre",
-        "i_t": "i",
-        "f_t": "f",
-        "g_t": "g",
-        "o_t": "o",
-        "c_t": "c",
-        "h_t": "h",
-    }
     for row in ROWS[model.kind][2:]:
-        vectors[row] = traces[names[row]][t]
+        vectors[row] = traces[row.removesuffix("_t")][t]
     equation = _substituted(model, result, layer, below[t], h_prev, vectors, unit)
     return StepView(model.kind, t, vectors, equation, unit)
 

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from gru_viz.config import GATE_BLOCKS, RunConfig
+from gru_viz.config import RunConfig
+from gru_viz.kinds import KINDS
 from gru_viz.models import (
     NO_INTERVENTION,
     Intervention,
@@ -28,17 +29,21 @@ from gru_viz.probe import probe
 from gru_viz.records import BoundedSeries, ProbeResult, ProbeSnapshots
 from gru_viz.tasks import get_task
 
-# Each kind has its own fixed seed offset, so adding the LSTM never changes the GRU's weights.
-SEED_OFFSET = {"gru": 101, "rnn": 202, "lstm": 303}
 PROBE_SEED_OFFSET = 7_919  # the probe batch is drawn from its own generator, never trained on
 PARAM_GROUPS = ("input", "recurrent", "bias", "readout")
 
 
 def parameter_count(kind: str, inputs: int, hidden: int, layers: int, outputs: int) -> int:
     """Weights of a SequenceModel, from the shapes of torch.nn.GRU/RNN/LSTM and the readout."""
-    first = GATE_BLOCKS[kind] * hidden * (inputs + hidden + 2)
-    later = (layers - 1) * GATE_BLOCKS[kind] * hidden * (2 * hidden + 2)
+    blocks = KINDS[kind].gate_blocks
+    first = blocks * hidden * (inputs + hidden + 2)
+    later = (layers - 1) * blocks * hidden * (2 * hidden + 2)
     return first + later + hidden * outputs + outputs
+
+
+def model_seed(seed: int, kind: str) -> int:
+    """Each kind has its own seed, so adding the LSTM never changes the GRU's weights."""
+    return seed * 1000 + KINDS[kind].seed_offset
 
 
 def hidden_sizes_for(cfg: RunConfig, inputs: int, outputs: int) -> dict[str, int]:
@@ -146,7 +151,7 @@ class Trainer:
                 hidden_sizes.get(kind, cfg.hidden_size),
                 cfg.num_layers,
                 outputs,
-                cfg.seed * 1000 + SEED_OFFSET[kind],
+                model_seed(cfg.seed, kind),
             )
             if kind == "gru" and cfg.z_bias != 0:
                 model.set_update_gate_bias(cfg.z_bias)

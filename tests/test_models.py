@@ -12,9 +12,9 @@ import torch
 from torch import nn
 
 from gru_viz.config import RunConfig
+from gru_viz.kinds import KINDS as KIND_TABLE
 from gru_viz.models import (
     NO_INTERVENTION,
-    TRACE_NAMES,
     Intervention,
     build_model,
     forward,
@@ -176,7 +176,7 @@ def test_lstm_records_equal_lstm_cell(layers):
     model = make("lstm", layers)
     x = inputs()
     rec = unroll(model, x, record=True).records
-    assert set(rec[0]) == set(TRACE_NAMES["lstm"])
+    assert set(rec[0]) == set(KIND_TABLE["lstm"].traces)
     layer_input = x
     for layer in range(layers):
         w_ih, w_hh, b_ih, b_hh = layer_weights(model, layer)
@@ -405,7 +405,7 @@ def test_probe_reports_the_fused_loss_prediction_and_sigma(kind):
             result.prediction, torch.softmax(fused, -1).numpy(), rtol=1e-5, atol=1e-6
         )
     assert result.sigma_max == pytest.approx(model.recurrent_sigma_max(1))
-    for name in TRACE_NAMES[kind]:
+    for name in KIND_TABLE[kind].traces:
         assert result.traces[name].shape == (2, 5, batch.x.shape[1], H)
         assert result.traces[name].dtype == np.float32
 
