@@ -4,50 +4,32 @@ r"""GRU, vanilla tanh RNN and LSTM sequence models: fused for training, unrolled
 linear readout applied at every step. Parameters keep PyTorch's names (``rnn.weight_ih_l0`` ...),
 so ``model.rnn.state_dict()`` loads into a plain ``torch.nn.GRU``.
 
-``unroll`` replays the same weights one step at a time, exactly as PyTorch computes them (its
-convention, from ``torch/nn/modules/rnn.py``; gate rows are stacked in this order in W and b):
-
-GRU, rows [r | z | n]::
-
-    r_t = σ(W_ir x_t + b_ir + W_hr h_{t-1} + b_hr)          reset gate
-    z_t = σ(W_iz x_t + b_iz + W_hz h_{t-1} + b_hz)          update gate
-    n_t = tanh(W_in x_t + b_in + r_t ⊙ (W_hn h_{t-1} + b_hn))   candidate
-    h_t = (1 − z_t) ⊙ n_t + z_t ⊙ h_{t-1}
-
-So z ≈ 1 keeps the old state and r ≈ 0 makes the candidate ignore it. Cho et al. (2014) apply r
-to h_{t-1} *before* multiplying by W_hn; PyTorch (and cuDNN) apply it after, as above.
-
-RNN: h_t = tanh(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh).
-
-LSTM, rows [i | f | g | o]: i, f, o = σ(...), g = tanh(...), c_t = f ⊙ c_{t-1} + i ⊙ g,
-h_t = o ⊙ tanh(c_t).
+``unroll`` replays the same weights one step at a time, exactly as PyTorch computes them. The
+equations each step function computes are written once, in ``gru_viz.explain.EQUATIONS`` (the
+page, the report and the exported script show that copy; each step function's docstring is set
+from it below), and ``tests/test_models.py`` holds every step to ``torch.nn.GRU`` / ``RNN`` /
+``LSTM``. Gate rows are stacked in W and b in the order ``gru_viz.kinds`` lists as ``blocks``.
 
 Shapes: x (B, T, input_size); hidden states (B, T, H) per layer; outputs (B, T, output_size).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from gru_viz.explain import equations_text
+from gru_viz.kinds import KINDS
+
 # Many browser sessions share one small server: one thread per process keeps each session's
 # training from starving the others (and is as fast as more threads for these tiny matrices).
 torch.set_num_threads(1)
 
 RNN_CLASSES = {"gru": nn.GRU, "rnn": nn.RNN, "lstm": nn.LSTM}
-MODEL_TITLES = {"gru": "GRU", "rnn": "RNN (tanh)", "lstm": "LSTM"}
-# Quantities recorded per step by kind; "h" is always the state whose gradient is measured.
-TRACE_NAMES = {
-    "gru": ("r", "z", "n", "h"),
-    "rnn": ("pre", "h"),
-    "lstm": ("i", "f", "g", "o", "c", "h"),
-}
-# The recurrent block whose largest singular value is tracked: the RNN's W_hh, and for the gated
-# cells the block that feeds the candidate (GRU W_hn, LSTM W_hg), the RNN's analogue.
-RECURRENT_BLOCK = {"gru": 2, "rnn": 0, "lstm": 2}
 
 
 @dataclass(frozen=True)
@@ -91,9 +73,10 @@ class SequenceModel(nn.Module):
         return self.readout(states)
 
     def recurrent_sigma_max(self, layer: int = 0) -> float:
-        """Largest singular value of the tracked recurrent block (see RECURRENT_BLOCK)."""
+        """Largest singular value of the tracked recurrent block (kinds: recurrent_block)."""
         weight = getattr(self.rnn, f"weight_hh_l{layer}").detach()
-        block = weight.chunk(weight.shape[0] // self.hidden_size, 0)[RECURRENT_BLOCK[self.kind]]
+        blocks = weight.chunk(weight.shape[0] // self.hidden_size, 0)
+        block = blocks[KINDS[self.kind].recurrent_block_index]
         return float(torch.linalg.matrix_norm(block, ord=2))
 
     def set_update_gate_bias(self, value: float) -> None:
@@ -108,10 +91,25 @@ class SequenceModel(nn.Module):
 def build_model(
     kind: str, input_size: int, hidden_size: int, num_layers: int, output_size: int, seed: int
 ) -> SequenceModel:
-    """Initialise with PyTorch's own scheme from ``seed`` without touching the global RNG."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        return SequenceModel(kind, input_size, hidden_size, num_layers, output_size)
+    """PyTorch's own initialisation, drawn from a generator of this model's own.
+
+    The same numbers as ``torch.manual_seed(seed)`` followed by construction, but torch's
+    process-wide generator is never touched: sessions build models in parallel threads, and a
+    shared generator let one student's seed leak into another's weights.
+    """
+    generator = torch.Generator().manual_seed(seed)
+    with torch.device("meta"):  # shapes only: construction draws nothing
+        model = SequenceModel(kind, input_size, hidden_size, num_layers, output_size)
+    model = model.to_empty(device="cpu")
+    with torch.no_grad():
+        # nn.GRU/RNN/LSTM.reset_parameters: every parameter ~ U(−1/√H, 1/√H), in order.
+        bound = 1 / math.sqrt(hidden_size)
+        for parameter in model.rnn.parameters():
+            nn.init.uniform_(parameter, -bound, bound, generator=generator)
+        # nn.Linear.reset_parameters, fan_in = H.
+        nn.init.kaiming_uniform_(model.readout.weight, a=math.sqrt(5), generator=generator)
+        nn.init.uniform_(model.readout.bias, -bound, bound, generator=generator)
+    return model
 
 
 @dataclass
@@ -188,7 +186,7 @@ def unroll(
         h = x.new_zeros(batch, hidden)
         c = x.new_zeros(batch, hidden)
         states: list[torch.Tensor] = []
-        recorded: dict[str, list[torch.Tensor]] = {name: [] for name in TRACE_NAMES[model.kind]}
+        recorded: dict[str, list[torch.Tensor]] = {name: [] for name in KINDS[model.kind].traces}
         for t in range(steps):
             if model.kind == "gru":
                 out = _gru_step(gi_all[:, t], h, w_hh, b_hh, intervention)
@@ -217,3 +215,9 @@ def forward(
     if intervention.active:
         return unroll(model, x, intervention).output
     return model(x)
+
+
+# help(_gru_step) shows the equations it computes, from their one copy.
+_gru_step.__doc__ = equations_text("gru")
+_rnn_step.__doc__ = equations_text("rnn")
+_lstm_step.__doc__ = equations_text("lstm")
