@@ -16,14 +16,14 @@ import numpy as np
 import torch
 
 from gru_viz.config import FIELDS, RunConfig
+from gru_viz.figures import CATALOGUE
 from gru_viz.models import unroll
+from gru_viz.numbers import RECENT, recent_loss, share_of
 from gru_viz.records import ProbeResult
 from gru_viz.trainer import ModelSlot, Trainer
 
-# The dashboard's figure names, so every "look at" can be checked against what is on the page.
-FIGURES = ("Loss", "Gradient norm per step", "‖∂L/∂h_t‖ over time", "Hidden states", "Gates")
-FIGURES += ("Prediction vs target",)
-RECENT = 20  # steps averaged for "the loss now", as the dashboard's loss metric does
+# The figures' headings, so every "look at" can be checked against what is on the page.
+FIGURES = tuple(spec.heading for spec in CATALOGUE)
 COUNTERPART_CLIP = 1.0  # the exploding lesson's claim compares with this clipped rerun
 
 
@@ -54,8 +54,7 @@ class ClaimResult:
 # -- measuring a run ------------------------------------------------------------------------
 def _recent(slot: ModelSlot, baseline: float) -> float:
     """Mean loss of the last RECENT steps as a fraction of the trivial baseline."""
-    loss = slot.history.array("loss")[-RECENT:]
-    return float(loss.mean()) / baseline if len(loss) else math.nan
+    return share_of(recent_loss(slot.history.array("loss")), baseline)
 
 
 def _losses(trainer: Trainer) -> dict[str, float]:

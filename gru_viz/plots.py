@@ -19,37 +19,23 @@ import numpy as np
 import plotly.colors
 import plotly.graph_objects as go
 
+from gru_viz.explain import NO_GATES_NOTE as NO_GATES_NOTE_TEXT
+from gru_viz.explain import equations_text
+from gru_viz.kinds import GATE_LABELS, KINDS
+from gru_viz.kinds import title as _title
 from gru_viz.records import BoundedSeries, ProbeResult, ProbeSnapshots
 
-# Okabe-Ito colours stay distinguishable under the common colour-vision deficiencies.
-MODEL_COLORS = {"gru": "#0072B2", "rnn": "#E69F00", "lstm": "#009E73"}
-MODEL_TITLES = {"gru": "GRU", "rnn": "RNN (tanh)", "lstm": "LSTM"}
 # Colour scales as explicit stops: plotly.js has no "RdBu_r", and unvalidated figures are sent
 # as written (validation is what expands a Python-side name).
 DIVERGING = plotly.colors.get_colorscale("RdBu_r")
 SEQUENTIAL = plotly.colors.get_colorscale("Viridis")
 INPUT_SCALE = plotly.colors.get_colorscale("Cividis")
-# The remaining Okabe-Ito colours, for input channels, so they never look like a model.
+# The Okabe-Ito colours no model uses, for input channels, so they never look like a model.
 CHANNEL_COLORS = ("#CC79A7", "#56B4E9", "#D55E00")
 # A mid grey reads on both Streamlit's light and dark backgrounds.
 NEUTRAL = "#8c8c8c"
-# Gate subplot titles follow PyTorch's equations: h' = (1 − z)⊙n + z⊙h and
-# n = tanh(W_in x + b_in + r⊙(W_hn h + b_hn)), so z ≈ 1 keeps and r ≈ 0 ignores the old state.
-GATES = {"gru": ("z", "r"), "lstm": ("i", "f", "o")}
-GATE_LABELS = {
-    "z": "update gate z (1 = keep old state)",
-    "r": "reset gate r (0 = candidate ignores old state)",
-    "i": "input gate i (1 = write candidate)",
-    "f": "forget gate f (1 = keep cell)",
-    "o": "output gate o (1 = expose cell)",
-}
 GATE_SYMBOLS = {"z": "circle", "r": "x", "i": "triangle-up", "f": "square", "o": "diamond"}
-NO_GATES_NOTE = (
-    "The vanilla RNN has no gates: every step rewrites its whole state,<br>"
-    "h_t = tanh(W_ih x_t + b_ih + W_hh h_{t−1} + b_hh)."
-)
-# The block whose σ_max the probe tracks (GRU/LSTM: the one feeding the candidate).
-RECURRENT_BLOCKS = {"gru": "W_hn", "rnn": "W_hh", "lstm": "W_hg"}
+NO_GATES_NOTE = f"{NO_GATES_NOTE_TEXT},<br>{equations_text('rnn', indent='').split('   ')[0]}."
 GRAD_H_NOTE = "loss is read at the end → gradient must travel back to early steps"
 HEIGHT = 340
 # Points drawn per line of a training-step chart: about one per pixel of a half-width chart.
@@ -66,10 +52,6 @@ NOTE = dict(xref="paper", yref="paper", showarrow=False)  # text placed relative
 def unvalidated_figure(data: list[dict], layout: dict) -> go.Figure:
     """A Figure from trusted dicts, skipping validation (see the module docstring)."""
     return go.Figure(data=data, layout=layout, _validate=False)
-
-
-def _title(kind: str) -> str:
-    return MODEL_TITLES.get(kind, kind.upper())
 
 
 def _axis(title: str, **extra) -> dict:
@@ -137,7 +119,7 @@ def _evenly(count: int, limit: int = MAX_LINE_POINTS) -> np.ndarray:
 def _trace(kind: str, x, y, name: str, hover: str, mode: str = "lines", **line) -> dict:
     """A scatter trace in the model's colour (unless ``line`` says otherwise), legend-grouped."""
     trace = dict(type="scatter", mode=mode, x=x, y=y, name=name, legendgroup=kind)
-    line = {"color": MODEL_COLORS.get(kind, NEUTRAL), **line}
+    line = {"color": KINDS[kind].color if kind in KINDS else NEUTRAL, **line}
     return dict(trace, line=line, hovertemplate=hover)
 
 
@@ -263,9 +245,9 @@ def gate_figure(
     # Three panels a row leave too little width for a one-line title: break before the meaning.
     wrap = "<br>(" if "lstm" in probes else " ("
     panels = []
-    for kind in (k for k in probes if k in GATES):
+    for kind in (k for k in probes if KINDS[k].gates):
         row = []
-        for gate in GATES[kind]:
+        for gate in KINDS[kind].gates:
             title = f"{_title(kind)} {GATE_LABELS[gate].replace(' (', wrap)}"
             row.append((title, gate, probes[kind].traces[gate][layer, sample].T))
         panels.append(row)
@@ -394,7 +376,7 @@ def sigma_figure(probe_series: dict[str, BoundedSeries]) -> go.Figure:
     """Largest singular value of each model's tracked recurrent block over training."""
     data = []
     for kind, series in probe_series.items():
-        block = RECURRENT_BLOCKS.get(kind, "W_hh")
+        block = KINDS[kind].recurrent_weight
         x, y = series.array("step"), series.array("sigma_max")
         name, hover = f"{_title(kind)} σ_max({block})", f"σ_max({block}) = %{{y:.3f}}"
         data.append(_trace(kind, x, y, name, hover, "lines+markers", width=2))
@@ -412,7 +394,7 @@ def saturation_figure(probes: dict[str, ProbeResult], threshold: float = 0.1) ->
     low_text, high_text = f"below {threshold:g}", f"above {1 - threshold:g}"
     data = []
     for kind, probe in probes.items():
-        for gate in GATES.get(kind, ()):
+        for gate in KINDS[kind].gates:
             values = probe.traces[gate][-1]  # (samples, T, H); NaN on padding
             seen = np.sum(~np.isnan(values), axis=(0, 1)).clip(min=1)
             with np.errstate(invalid="ignore"):  # NaN compares False: padding counts as neither

@@ -21,29 +21,13 @@ import torch
 
 from gru_viz import tasks as tasks_module
 from gru_viz.config import FIELDS, RunConfig
-from gru_viz.trainer import SEED_OFFSET, hidden_sizes_for
+from gru_viz.explain import CONVENTION_NOTE, all_equations_text
+from gru_viz.trainer import hidden_sizes_for, model_seed
 
 # Globals the copied task code may use that the script's own imports provide.
 _SCRIPT_IMPORTS = frozenset({"torch", "F", "math", "dataclass"})
 # Settings that only steer the app's probe plots; the script lists them but never reads them.
 _APP_ONLY = frozenset({"probe_every", "probe_samples"})
-_ANNOTATION = {int: "int", float: "float", str: "str", tuple: "tuple[str, ...]"}
-
-_EQUATIONS = {
-    "gru": """\
-# GRU (PyTorch's convention; rows of W and b are stacked [r | z | n]):
-#   r = σ(W_ir x + b_ir + W_hr h + b_hr)            reset gate
-#   z = σ(W_iz x + b_iz + W_hz h + b_hz)            update gate
-#   n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))   candidate
-#   h' = (1 − z) ⊙ n + z ⊙ h
-# z ≈ 1 keeps the old state; r ≈ 0 makes the candidate ignore it. Cho et al. (2014) apply r
-# to h before multiplying by W_hn; PyTorch (and cuDNN) apply it after, as written here.""",
-    "rnn": """\
-# Vanilla RNN: h' = tanh(W_ih x + b_ih + W_hh h + b_hh)""",
-    "lstm": """\
-# LSTM (rows [i | f | g | o]): i, f, o = σ(W_i* x + b_i* + W_h* h + b_h*),
-#   g = tanh(W_ig x + b_ig + W_hg h + b_hg), c' = f ⊙ c + i ⊙ g, h' = o ⊙ tanh(c')""",
-}
 
 _LOSSES = {
     "mse": '''\
@@ -318,6 +302,15 @@ def _task_code(generate) -> tuple[str, set[str]]:
     return "\n\n\n".join(inspect.getsource(obj).rstrip() for obj in ordered), imports
 
 
+def _comment(text: str) -> str:
+    """Text as Python comment lines, wrapped to the script's line length."""
+    lines = []
+    for line in text.splitlines():
+        wrapped = textwrap.wrap(line, 94, subsequent_indent="  ") if len(line) > 96 else [line]
+        lines += wrapped or [""]
+    return "\n".join(f"# {line}".rstrip() for line in lines)
+
+
 def _docstring_safe(text: str) -> str:
     """Text that cannot end the docstring early or break compilation (quotes, NULs, ...)."""
     text = "".join(ch if ch.isprintable() or ch == "\n" else " " for ch in text)
@@ -343,7 +336,7 @@ def standalone_script(cfg: RunConfig, steps: int = 500, note: str = "") -> str:
         for name, v in values.items()
     )
     fields = "\n".join(
-        f"    {f.name}: {_ANNOTATION[f.kind]} = {_literal(values[f.name])}"
+        f"    {f.name}: {f.annotation} = {_literal(values[f.name])}"
         + ("  # app plots only" if f.name in _APP_ONLY else "")
         for f in FIELDS
     )
@@ -351,8 +344,8 @@ def standalone_script(cfg: RunConfig, steps: int = 500, note: str = "") -> str:
         textwrap.dedent(inspect.getsource(RunConfig.total_len.fget)), "    "
     )
     note_text = f"\nNote: {_docstring_safe(note.strip())}\n" if note.strip() else ""
-    seeds = {kind: cfg.seed * 1000 + SEED_OFFSET[kind] for kind in cfg.models}
-    kinds = ["gru"] + [kind for kind in cfg.models if kind != "gru"]
+    seeds = {kind: model_seed(cfg.seed, kind) for kind in cfg.models}
+    kinds = ("gru",) + tuple(kind for kind in cfg.models if kind != "gru")
     return _TEMPLATE.substitute(
         title=task.title,
         filename=script_filename(cfg),
@@ -364,7 +357,7 @@ def standalone_script(cfg: RunConfig, steps: int = 500, note: str = "") -> str:
         total_len=total_len.rstrip(),
         task_code=task_code,
         loss=_LOSSES[task.loss_kind],
-        equations="\n".join(_EQUATIONS[kind] for kind in kinds),
+        equations=_comment(all_equations_text(kinds) + "\n\n" + CONVENTION_NOTE.replace("*", "")),
         input_size=input_size,
         input_names=", ".join(task.input_names(cfg)),
         output_size=task.output_size(cfg),

@@ -17,6 +17,8 @@ import pytest
 
 from gru_viz import plots
 from gru_viz.config import RunConfig
+from gru_viz.figures import CATALOGUE
+from gru_viz.kinds import KINDS
 from gru_viz.records import BoundedSeries
 from gru_viz.report import build_report, write_report
 from gru_viz.trainer import Trainer
@@ -273,11 +275,11 @@ def test_grad_h_compares_now_with_initialisation_on_a_log_axis(adding):
     assert figure.layout.yaxis.title.text == "‖∂L/∂h_t‖ (log)"
     assert "travel back" in figure.layout.annotations[0].text
     for kind, snapshots in r["snapshots"].items():
-        title = plots.MODEL_TITLES[kind]
+        title = KINDS[kind].title
         by_name = {t.name: t for t in figure.data if t.legendgroup == kind}
         first, now = by_name[f"{title} at step 0"], by_name[f"{title} now (step 40)"]
         assert first.line.dash == "dot" and now.line.width > first.line.width
-        assert first.line.color == now.line.color == plots.MODEL_COLORS[kind]
+        assert first.line.color == now.line.color == KINDS[kind].color
         np.testing.assert_allclose(first.y, snapshots.grad_h_mean[0], rtol=1e-6)
         np.testing.assert_allclose(now.y, np.nanmean(r["probes"][kind].grad_h_norm[-1], 0))
     one = plots.grad_h_figure(r["probes"], r["snapshots"], sample=2)
@@ -361,9 +363,8 @@ def test_the_report_is_one_self_contained_page(adding, tmp_path):
     plotly_js = plotly.offline.get_plotlyjs()
     assert html.count(plotly_js[:300]) == 1  # the bundle's licence header, inlined once
     assert html.count("plotly.js v") == 1
-    for figure_id in ("loss", "grad_norm", "grad_h", "hidden_state", "gate", "prediction"):
-        assert f'id="fig-{figure_id}"' in html
-    assert 'id="fig-sigma"' in html
+    for spec in CATALOGUE:
+        assert f'id="fig-{spec.id}"' in html and spec.heading in html
     assert "n_t = tanh(W_in x_t + b_in + r_t ⊙ (W_hn h_{t−1} + b_hn))" in html
     assert "h_t = (1 − z_t) ⊙ n_t + z_t ⊙ h_{t−1}" in html
     assert "Cho et al. (2014)" in html
@@ -376,7 +377,7 @@ def test_the_report_is_one_self_contained_page(adding, tmp_path):
 def test_the_report_names_why_a_model_stopped():
     trainer = trained(steps=0)
     trainer.slots["rnn"].stopped = "RNN stopped: <test> reason"
-    html = build_report(trainer, title="a & b")
+    html = build_report(trainer, heading="a & b")
     assert "RNN stopped: &lt;test&gt; reason" in html
     assert "<title>a &amp; b</title>" in html
 

@@ -235,8 +235,10 @@ def test_header_says_what_to_run_and_how_the_gru_computes():
     assert f"python {script_filename(cfg)}" in header
     assert "models         gru, rnn, lstm" in header
     assert "default=123" in source
-    assert "h' = (1 − z) ⊙ n + z ⊙ h" in source
-    assert "n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))" in source
+    # The equations' one copy (gru_viz.explain), as comments.
+    assert "h_t = (1 − z_t) ⊙ n_t + z_t ⊙ h_{t−1}" in source
+    assert "n_t = tanh(W_in x_t + b_in + r_t ⊙ (W_hn h_{t−1} + b_hn))" in source
+    assert "Cho et al. (2014)" in source
     assert 'MODEL_SEEDS = {"gru": 101, "rnn": 202, "lstm": 303}' in source
 
 
