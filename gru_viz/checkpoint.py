@@ -8,22 +8,33 @@ A checkpoint is a dict of tensors and plain values, written with ``torch.save``:
 - ``"kind"``, ``"input_size"``, ``"hidden_size"``, ``"num_layers"``, ``"output_size"``, ``"step"``;
 - ``"config"``: the run's settings as strings (``RunConfig`` field name -> value).
 
-Loading uses ``torch.load(weights_only=True)``, which refuses pickled code, after a size check.
+``load_checkpoint`` checks everything ``to_torch_modules`` relies on, so a bad file raises
+``CheckpointError`` there and nowhere else. It opens only regular files, reads only torch's zip
+format, bounds what that unpacks to, and unpickles with ``torch.load(weights_only=True)``, which
+refuses pickled code.
 """
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
+import stat
+import zipfile
 
 import torch
 from torch import nn
 
 from gru_viz.config import FIELDS, RunConfig, format_value
+from gru_viz.kinds import KINDS
 from gru_viz.models import RNN_CLASSES, SequenceModel
 
 FORMAT = "gru-viz-checkpoint/1"
+KEYS = frozenset(
+    ("format", "kind", "input_size", "hidden_size", "num_layers", "output_size", "step")
+    + ("rnn", "readout", "config")
+)
 MAX_CHECKPOINT_BYTES = 50 * 1024 * 1024
+# Ours is a few kB; unpickling can turn each byte into ~64 bytes of Python objects.
+MAX_PICKLE_BYTES = 1024 * 1024
 # What a gru-viz run can produce (matching parameter counts can widen a model 4x); a file that
 # claims more would make ``to_torch_modules`` allocate whatever it asks for before any check.
 _FIELD_HI = {f.name: int(f.hi) for f in FIELDS if f.name in ("hidden_size", "num_layers")}
@@ -32,6 +43,13 @@ SIZE_LIMITS = {
     "output_size": 64,
     "hidden_size": 4 * _FIELD_HI["hidden_size"],
     "num_layers": _FIELD_HI["num_layers"],
+}
+_FILE_TYPES = {
+    "d": "a directory",
+    "p": "a FIFO",
+    "c": "a character device",
+    "b": "a block device",
+    "s": "a socket",
 }
 
 
@@ -60,28 +78,56 @@ def save_checkpoint(
     torch.save(checkpoint_dict(model, cfg, step), path)
 
 
+def rnn_shapes(
+    kind: str, input_size: int, hidden_size: int, num_layers: int
+) -> dict[str, tuple[int, ...]]:
+    """The state dict shapes of ``RNN_CLASSES[kind](input_size, hidden_size, num_layers)``."""
+    rows = KINDS[kind].gate_blocks * hidden_size
+    shapes = {}
+    for layer in range(num_layers):
+        shapes[f"weight_ih_l{layer}"] = (rows, input_size if layer == 0 else hidden_size)
+        shapes[f"weight_hh_l{layer}"] = (rows, hidden_size)
+        shapes[f"bias_ih_l{layer}"] = (rows,)
+        shapes[f"bias_hh_l{layer}"] = (rows,)
+    return shapes
+
+
 def load_checkpoint(path: str | os.PathLike, max_bytes: int = MAX_CHECKPOINT_BYTES) -> dict:
     """Load without executing anything from the file; raises CheckpointError with the reason."""
-    size = Path(path).stat().st_size
-    if size > max_bytes:
-        raise CheckpointError(f"file is {size / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB")
-    try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # weights_only refuses pickled objects: report, never run them
-        raise CheckpointError(f"not a safe checkpoint: {str(err).splitlines()[0][:200]}") from None
+    data = _read(path, max_bytes)
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise CheckpointError("not a gru-viz checkpoint (missing format marker)")
-    if data.get("kind") not in RNN_CLASSES:
-        raise CheckpointError(f"unknown model kind {str(data.get('kind'))[:20]!r}")
+    if KEYS - data.keys():
+        raise CheckpointError(f"checkpoint lacks {', '.join(sorted(KEYS - data.keys()))}")
+    extra = data.keys() - KEYS
+    if extra:
+        raise CheckpointError(f"unexpected checkpoint key {_show(next(iter(extra)))}")
+    kind = data["kind"]
+    if not isinstance(kind, str) or kind not in RNN_CLASSES:
+        raise CheckpointError(f"unknown model kind {_show(kind)}")
     for name, most in SIZE_LIMITS.items():
-        value = data.get(name)
+        value = data[name]
         if type(value) is not int or not 1 <= value <= most:
-            raise CheckpointError(f"{name} {str(value)[:20]} is not a whole number in 1..{most}")
+            raise CheckpointError(f"{name} {_show(value)} is not a whole number in 1..{most}")
+    if type(data["step"]) is not int or data["step"] < 0:
+        raise CheckpointError(f"step {_show(data['step'])} is not a whole number >= 0")
+    config = data["config"]
+    if not isinstance(config, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in config.items()
+    ):
+        raise CheckpointError("config is not a dict of strings")
+    hidden, out = data["hidden_size"], data["output_size"]
+    shapes = rnn_shapes(kind, data["input_size"], hidden, data["num_layers"])
+    _check_state("rnn", data["rnn"], shapes)
+    _check_state("readout", data["readout"], {"weight": (out, hidden), "bias": (out,)})
     return data
 
 
 def to_torch_modules(data: dict) -> tuple[nn.Module, nn.Linear]:
-    """Plain ``torch.nn`` modules (recurrent layer with batch_first=True, readout)."""
+    """Plain ``torch.nn`` modules (recurrent layer with batch_first=True, readout).
+
+    ``data`` comes from ``load_checkpoint``, which has checked everything used here.
+    """
     rnn = RNN_CLASSES[data["kind"]](
         data["input_size"], data["hidden_size"], data["num_layers"], batch_first=True
     )
@@ -89,3 +135,95 @@ def to_torch_modules(data: dict) -> tuple[nn.Module, nn.Linear]:
     readout = nn.Linear(data["hidden_size"], data["output_size"])
     readout.load_state_dict(data["readout"])
     return rnn, readout
+
+
+def _read(path: str | os.PathLike, max_bytes: int) -> object:
+    try:
+        # Decide before opening: opening a FIFO waits for a writer, forever, and opening a device
+        # can have effects. stat follows symlinks: a link is as good as the file it points to
+        # (and the caller could pass that file's path anyway).
+        _require_regular_file(os.stat(path))
+        # Should the path be swapped for a FIFO after that check, O_NONBLOCK opens it at once
+        # and fstat below refuses it.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as err:
+        raise CheckpointError(f"cannot read the checkpoint: {err.strerror}") from None
+    with os.fdopen(fd, "rb") as file:
+        info = os.fstat(fd)
+        _require_regular_file(info)
+        if info.st_size > max_bytes:
+            size = info.st_size / 1e6
+            raise CheckpointError(f"file is {size:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB")
+        _check_zip(file, max_bytes)
+        file.seek(0)
+        try:
+            return torch.load(file, map_location="cpu", weights_only=True)
+        except Exception as err:  # weights_only refuses pickled objects: report, never run them
+            raise CheckpointError(f"not a safe checkpoint: {_first_line(err)}") from None
+
+
+def _require_regular_file(info: os.stat_result) -> None:
+    if not stat.S_ISREG(info.st_mode):
+        what = _FILE_TYPES.get(stat.filemode(info.st_mode)[0], "a special file")
+        raise CheckpointError(f"the path is {what}, not a regular file")
+
+
+def _check_zip(file, max_bytes: int) -> None:
+    """Bound what torch.load will allocate for this file.
+
+    torch.load allocates each record's size as the zip directory declares it before unpacking
+    (a deflated record can claim 1000x its bytes), and reads files that are not zip (by their
+    first bytes) with its legacy loader, which allocates the sizes the pickle claims.
+    """
+    if file.read(4) != b"PK\x03\x04":
+        raise CheckpointError("not a checkpoint: torch.save writes a zip file")
+    try:
+        with zipfile.ZipFile(file) as archive:
+            records = archive.infolist()
+    except Exception as err:  # zipfile raises several kinds on a damaged directory
+        raise CheckpointError(f"not a valid zip file: {_first_line(err)}") from None
+    unpacked = sum(r.file_size for r in records)
+    if unpacked > max_bytes:
+        limit = max_bytes / 1e6
+        raise CheckpointError(f"unpacks to {unpacked / 1e6:.1f} MB; the limit is {limit:.0f} MB")
+    if any(r.filename.endswith("data.pkl") and r.file_size > MAX_PICKLE_BYTES for r in records):
+        raise CheckpointError(f"its pickled part is over the {MAX_PICKLE_BYTES // 1024} kB limit")
+
+
+def _check_state(part: str, state: object, shapes: dict[str, tuple[int, ...]]) -> None:
+    """A state dict with exactly these keys and shapes, of finite floating-point tensors."""
+    if not isinstance(state, dict):
+        raise CheckpointError(f"{part} is {_show(state)}, not a dict of tensors")
+    for key in state:
+        if key not in shapes:
+            raise CheckpointError(f"{part} has an unexpected key {_show(key)}")
+    for key, shape in shapes.items():
+        if key not in state:
+            raise CheckpointError(f"{part} lacks {key}")
+        t = state[key]
+        # Meta, sparse, nested and integer tensors all unpickle; none belongs in these modules.
+        if (
+            type(t) not in (torch.Tensor, nn.Parameter)
+            or t.is_nested
+            or t.layout != torch.strided
+            or t.device.type != "cpu"
+            or not t.is_floating_point()
+        ):
+            raise CheckpointError(f"{part}.{key} is not a dense floating-point CPU tensor")
+        # The shape before any value: a zero-stride view of one stored float can claim 10^12.
+        if tuple(t.shape) != shape:
+            raise CheckpointError(f"{part}.{key} has shape {tuple(t.shape)}, expected {shape}")
+        # As float32, which the modules hold: 1e300 is finite in float64 but not there.
+        if not bool(torch.isfinite(t.float()).all()):
+            raise CheckpointError(f"{part}.{key} holds NaN or infinite values")
+
+
+def _show(value: object) -> str:
+    """Short, and never formats a tensor (a view can claim 10^12 elements)."""
+    if type(value) in (str, int, float, bool, type(None)):
+        return repr(value)[:40]
+    return f"<{type(value).__name__}>"
+
+
+def _first_line(err: Exception) -> str:
+    return (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
