@@ -6,6 +6,8 @@ PyTorch is the oracle throughout (idea from micrograd's tests): the fused ``nn.G
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 import torch
@@ -16,6 +18,7 @@ from gru_viz.kinds import KINDS as KIND_TABLE
 from gru_viz.models import (
     NO_INTERVENTION,
     Intervention,
+    SequenceModel,
     build_model,
     forward,
     unroll,
@@ -68,6 +71,42 @@ def test_build_model_is_seeded_and_leaves_the_global_rng_alone(kind):
     ):
         assert torch.equal(pa, pb), name
         assert not torch.equal(pa, pc), name
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_build_model_gives_torch_manual_seed_weights(kind):
+    # The same numbers as seeding torch's global generator and constructing: links, the
+    # standalone script and earlier exports keep reproducing.
+    torch.manual_seed(7)
+    plain = SequenceModel(kind, N_IN, H, 2, 3)
+    built = build_model(kind, N_IN, H, 2, 3, seed=7)
+    for (name, expected), actual in zip(
+        plain.state_dict().items(), built.state_dict().values(), strict=True
+    ):
+        assert torch.equal(expected, actual), name
+
+
+def test_models_built_in_parallel_threads_get_exactly_their_own_seeds_weights():
+    # A class opening a link together builds models in Streamlit's session threads at once.
+    # Seeding the process-wide generator let one student's seed leak into another's weights.
+    seeds = [101, 202] * 4
+    alone = {s: build_model("gru", N_IN, 48, 3, 1, seed=s).state_dict() for s in set(seeds)}
+    built: dict[int, list] = {}
+    start = threading.Barrier(len(seeds))
+
+    def build(index: int, seed: int) -> None:
+        start.wait()
+        built[index] = [build_model("gru", N_IN, 48, 3, 1, seed=seed) for _ in range(6)]
+
+    threads = [threading.Thread(target=build, args=(i, s)) for i, s in enumerate(seeds)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for index, seed in enumerate(seeds):
+        for model in built[index]:
+            for name, value in model.state_dict().items():
+                assert torch.equal(value, alone[seed][name]), (seed, name)
 
 
 @pytest.mark.parametrize("layers", [1, 2])
