@@ -1,0 +1,107 @@
+"""The live charts, drawn from the figure catalogue, with the probe sample and time cursor.
+
+The probe charts change only with a new probe, sample or cursor, so they are reused from the
+session's ``FigureCache`` until then: an unchanged chart costs almost nothing per tick, and the
+browser keeps it mounted (its zoom too).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+
+from gru_viz.dashboard.state import PAGE
+from gru_viz.figures import FIGURES, RunView, Selection, run_view
+from gru_viz.session import LiveSession
+
+# Rows of the main panel, by catalogue id; "input" is behind a toggle.
+ROWS = (("loss", "grad_norm"), ("grad_h", "prediction"), ("hidden",), ("gates",))
+# The gradient chart doubles as a time picker: click a point to move the cursor there.
+PICKER = "grad_h"
+
+
+def chart(fig: go.Figure, figure_id: str, view: RunView, step: int, **kwargs) -> None:
+    spec = FIGURES[figure_id]
+    st.markdown(f"**{spec.heading}**")
+    # The toolbar's camera button saves a PNG named after the figure and the training step.
+    png = {"filename": f"gru-viz-{figure_id}-step{step}", "format": "png", "scale": 2}
+    st.plotly_chart(
+        fig, width="stretch", config={"displaylogo": False, "toImageButtonOptions": png}, **kwargs
+    )
+    st.caption(spec.caption(view))
+
+
+def pick_time_from_chart(steps: int) -> None:
+    """A click on a point of the gradient chart moves the time cursor there."""
+    selection = st.session_state.get(f"{PICKER}_chart") or {}
+    points = (selection.get("selection") or {}).get("points") or []
+    if points:
+        picked = int(np.clip(round(float(points[0]["x"])), 0, steps - 1))
+        if picked != st.session_state.get("picked_step"):
+            st.session_state.picked_step = st.session_state.cursor = picked
+
+
+def selection_widgets(samples: int, steps: int) -> Selection:
+    # A shorter task or fewer probe samples can leave a stored choice out of range: clamp it.
+    for key, size, default in (("sample", samples, 0), ("cursor", steps, steps - 1)):
+        st.session_state[key] = min(int(st.session_state.get(key, default)), size - 1)
+    pick_time_from_chart(steps)
+    st.session_state.setdefault("log_loss", True)  # early losses would squash the lesson
+    pick, cursor_col, scale = st.columns([1, 3, 1], vertical_alignment="bottom")
+    sample = pick.selectbox(
+        "Probe sequence",
+        range(samples),
+        key="sample",
+        help="Which of the fixed probe sequences the heatmaps show.",
+    )
+    cursor = cursor_col.slider(
+        "Time step (cursor)",
+        0,
+        steps - 1,
+        key="cursor",
+        help="Marks one time step on every figure; clicking a point of "
+        "the gradient chart moves it there.",
+    )
+    log_y = scale.toggle("Log-scale loss", key="log_loss")
+    return Selection(sample=sample, cursor=cursor, log_y=log_y)
+
+
+def figure_for(figure_id: str, view: RunView, sel: Selection) -> go.Figure:
+    spec = FIGURES[figure_id]
+    if not spec.per_probe:
+        return spec.build(view, sel)
+    # Probe results are replaced, never changed, so their identity says "a new probe".
+    inputs = (*view.probes.values(), sel.sample, sel.cursor)
+    return PAGE.figure_cache.get(figure_id, inputs, lambda: spec.build(view, sel))
+
+
+def live_charts(live: LiveSession) -> Selection:
+    view = run_view(live.trainer)
+    samples, steps = view.x.shape[:2]
+    sel = selection_widgets(samples, steps)
+    # The probe charts are named after their probe's step, not the training step: a chart whose
+    # figure and options are unchanged stays mounted in the browser (no redraw, zoom kept).
+    probed_at = max(p.step for p in view.probes.values())
+    for row in ROWS:
+        columns = st.columns(len(row)) if len(row) > 1 else [st.container()]
+        for column, figure_id in zip(columns, row, strict=True):
+            with column:
+                per_probe = FIGURES[figure_id].per_probe
+                extra = (
+                    dict(key=f"{PICKER}_chart", on_select="rerun", selection_mode="points")
+                    if figure_id == PICKER
+                    else {}
+                )
+                step = probed_at if per_probe else view.step
+                chart(figure_for(figure_id, view, sel), figure_id, view, step, **extra)
+        if row == ROWS[0]:
+            zoom_note = st.container()  # always there: see page.notice_box
+            if live.playing:
+                zoom_note.caption(
+                    "While training, a chart is redrawn whenever its numbers change, which resets "
+                    "its zoom; the probe charts below change only at each probe. Pause to zoom in."
+                )
+    if st.toggle("Show the input of this probe sequence", key="show_input"):
+        chart(FIGURES["input"].build(view, sel), "input", view, view.step)
+    return sel

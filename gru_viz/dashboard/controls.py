@@ -1,0 +1,75 @@
+"""Play, Pause, Step, Reset and the speed: on_click callbacks, outside the live fragment."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from gru_viz.dashboard.state import PAGE
+from gru_viz.session import SPEEDS, LiveSession
+
+STEP_CHOICES = (1, 10, 50, 200)
+
+
+def set_playing(value: bool) -> None:
+    # Not a toggle: a click that lands during a timer tick can reach this callback twice
+    # (once with the fragment's rerun, once with the full one), and a toggle would undo itself.
+    live = PAGE.live
+    live.playing = value and bool(live.trainer.active)
+
+
+def step_clicked(full_run: int) -> None:
+    if not PAGE.first_click_in_run("stepped", full_run):
+        return  # the same click delivered twice (see set_playing): step only once
+    live = PAGE.live
+    live.playing = False
+    live.step(int(st.session_state.steps_per_click))
+
+
+def reset_clicked() -> None:
+    PAGE.live.reset()
+    PAGE.live.playing = False
+
+
+def speed_changed() -> None:
+    PAGE.live.speed = st.session_state.speed
+
+
+# Icons are Material Symbols, a font Streamlit ships, so they look the same on every machine;
+# emoji need an emoji font, and Debian's Chromium without one drew empty boxes.
+def controls(live: LiveSession) -> None:
+    play, step, count, reset, speed = st.columns([1.2, 1, 1, 1, 2], vertical_alignment="bottom")
+    play.button(
+        "Pause" if live.playing else "Play",
+        icon=":material/pause:" if live.playing else ":material/play_arrow:",
+        key="play",
+        type="primary",
+        on_click=set_playing,
+        args=(not live.playing,),
+        width="stretch",
+        help="Train both models continuously; the charts update about once a second.",
+    )
+    step.button(
+        "Step",
+        icon=":material/skip_next:",
+        key="step",
+        on_click=step_clicked,
+        args=(PAGE.full_runs,),  # names this click: no two clicks share a full run
+        width="stretch",
+        help="Pause, then train exactly the chosen number of steps.",
+    )
+    count.selectbox("Steps per click", STEP_CHOICES, key="steps_per_click")
+    reset.button(
+        "Reset",
+        icon=":material/restart_alt:",
+        key="reset",
+        on_click=reset_clicked,
+        width="stretch",
+        help="Re-initialise the models from the seed: same seed, same numbers.",
+    )
+    speed.select_slider(
+        "Speed",
+        list(SPEEDS),
+        key="speed",
+        on_change=speed_changed,
+        help="How much of each one-second tick is spent training.",
+    )
