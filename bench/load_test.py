@@ -29,6 +29,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from bench.harness import CHROMIUM, CHROMIUM_ARGS, ROOT, free_port, wait_healthy
 from bench.processes import (
     chromium_pids,
     cpu_seconds,
@@ -40,7 +41,6 @@ from bench.processes import (
     summarise_profile,
     watchdog,
 )
-from tests.conftest_browser import CHROMIUM, CHROMIUM_ARGS, ROOT, free_port, wait_healthy
 
 # Every student's tab is in front of them: keep background pages ticking at full rate.
 LOAD_ARGS = [

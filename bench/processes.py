@@ -16,7 +16,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-from tests.conftest_browser import ROOT, streamlit_command
+from bench.harness import ROOT, streamlit_command
 
 
 def rss_mb(pid: int) -> float:

@@ -29,6 +29,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.harness import free_port, wait_healthy
 from bench.load_test import (
     TARGET_P95_SECONDS,
     percentile,
@@ -38,7 +39,6 @@ from bench.load_test import (
     warm_up,
 )
 from bench.processes import rss_mb, stop_group, streamlit_app, watchdog
-from tests.conftest_browser import free_port, wait_healthy
 
 CONF = Path(__file__).resolve().parent / "gru-viz.conf"
 
