@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 from typing import TextIO
 
-from gru_viz.checkpoint import save_checkpoint
 from gru_viz.config import FIELDS, ConfigError, RunConfig, format_value
+from gru_viz.numbers import describe_share, format_loss, recent_loss
 from gru_viz.records import BoundedSeries
 
 MAX_STEPS = 100_000
@@ -47,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     train = commands.add_parser(
         "train",
-        help="train and write metrics.csv, probe.npz, <model>.pt and report.html",
+        help="train and write metrics.csv, probe.npz, report.html and <model>.pt",
         description="Train the chosen models on the same batches and write the results to --out.",
     )
     for field in FIELDS:
@@ -125,24 +125,14 @@ def train_command(args: argparse.Namespace, stderr: TextIO) -> int:
     progress.update(trainer.step_count, {}, force=True)
     progress.close()
 
-    (out / "metrics.csv").write_text(export.metrics_csv(trainer))
-    (out / "probe.npz").write_bytes(export.probe_npz_bytes(trainer))
-    for kind, slot in trainer.slots.items():
-        save_checkpoint(slot.model, cfg, trainer.step_count, out / f"{kind}.pt")
-    if not args.no_report:
-        from gru_viz.report import write_report
-
-        write_report(trainer, out / "report.html")
+    written = export.write_files(trainer, out, skip={"report"} if args.no_report else ())
     baseline = trainer.task.baseline(cfg)
     for kind, slot in trainer.slots.items():
-        final = slot.history.array("loss")[-20:].mean() if len(slot.history) else float("nan")
+        final = recent_loss(slot.history.array("loss"))
         status = f"  ({slot.stopped})" if slot.stopped else ""
-        stderr.write(f"{kind}: loss {final:.4g} (baseline {baseline:.4g}){status}\n")
-    stderr.write(
-        f"wrote {out}/: metrics.csv probe.npz "
-        f"{' '.join(k + '.pt' for k in trainer.slots)}"
-        f"{'' if args.no_report else ' report.html'}\n"
-    )
+        share = describe_share(final, baseline)
+        stderr.write(f"{kind}: loss {format_loss(final)} ({share}){status}\n")
+    stderr.write(f"wrote {out}/: {' '.join(written)}\n")
     return 0
 
 

@@ -2,26 +2,13 @@
 
 from __future__ import annotations
 
-import io
-
 import streamlit as st
-import torch
 
 from gru_viz import export
-from gru_viz.checkpoint import checkpoint_dict
 from gru_viz.dashboard.interventions import describe
 from gru_viz.dashboard.state import PAGE
-from gru_viz.kinds import title
-from gru_viz.report import build_report
 from gru_viz.session import LiveSession
 from gru_viz.sharing import SETTING_GROUPS, write_link
-from gru_viz.standalone import script_filename, standalone_script
-
-
-def checkpoint_bytes(trainer, kind: str) -> bytes:
-    buffer = io.BytesIO()
-    torch.save(checkpoint_dict(trainer.slots[kind].model, trainer.cfg, trainer.step_count), buffer)
-    return buffer.getvalue()
 
 
 def sharing_and_downloads(live: LiveSession) -> None:
@@ -41,48 +28,20 @@ def sharing_and_downloads(live: LiveSession) -> None:
             "Anyone opening this link gets the same setup; with the same seed, the same "
             "numbers. The address bar always holds the link to the current setup."
         )
-        name = f"gru-viz-{live.cfg.task}-step{live.trainer.step_count}"
-        files = [
-            ("Metrics (CSV)", export.metrics_csv, f"{name}-metrics.csv", "text/csv"),
-            ("Probe traces (JSON)", export.probe_json, f"{name}-probe.json", "application/json"),
-            (
-                "Probe traces (NumPy .npz)",
-                export.probe_npz_bytes,
-                f"{name}-probe.npz",
-                "application/octet-stream",
-            ),
-            ("Report (HTML)", build_report, f"{name}-report.html", "text/html"),
-        ]
-        files += [
-            (
-                f"{title(k)} checkpoint (.pt)",
-                lambda t, k=k: checkpoint_bytes(t, k),
-                f"{name}-{k}.pt",
-                "application/octet-stream",
-            )
-            for k in live.trainer.slots
-        ]
         note = (
             f"The app had an intervention active: {describe(live.intervention)}."
             if live.intervention.active
             else ""
         )
-        files.append(
-            (
-                "Standalone PyTorch script (.py)",
-                lambda t: standalone_script(t.cfg, max(t.step_count, 100), note),
-                script_filename(live.cfg),
-                "text/x-python",
-            )
-        )
+        run = export.run_name(live.trainer)
         cols = st.columns(3)
-        for i, (label, build, file_name, mime) in enumerate(files):
+        for i, item in enumerate(export.export_files(live.trainer, note)):
             cols[i % 3].download_button(
-                label,
-                lambda b=build: live.export(b),
-                file_name,
-                mime,
-                key=f"download_{i}",
+                item.label,
+                lambda build=item.build: live.export(build),
+                item.file_name(run),
+                item.mime,
+                key=f"download_{item.id}",
                 on_click="ignore",
                 width="stretch",
             )
