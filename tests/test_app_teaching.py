@@ -64,7 +64,10 @@ def text_of(elements) -> str:
 
 
 def link_warnings(at: AppTest) -> list[str]:
-    return [w.value for w in at.warning if w.value.startswith("From the link:")]
+    """The link's problems: one warning, then the problems as a code block (never Markdown)."""
+    if not any(w.value.startswith("From the link:") for w in at.warning):
+        return []
+    return at.code[0].value.splitlines()
 
 
 def sidebar_keys(at: AppTest) -> set[str]:
@@ -356,6 +359,31 @@ def test_junk_in_a_link_is_reported_and_falls_back():
     assert any("Can only hide" in p for p in problems), problems
     assert live(at).cfg == RunConfig()
     assert at.query_params == {"hide": "task"}
+
+
+HOSTILE_LINK = {
+    "lesson": "[Reset password](//ev.il/r)",
+    "task": "![x](http://ev.il/b.png)",
+    "seq_len": "\n\n# Class cancelled",
+}
+
+
+def markdown_bodies(at: AppTest) -> list[str]:
+    """Every text the page renders as Markdown (where a link, image or heading would come alive)."""
+    kinds = ("markdown", "caption", "warning", "error", "info", "success", "subheader", "title")
+    return [e.value for kind in kinds for e in at.get(kind)] + [
+        e.value for kind in kinds for e in at.sidebar.get(kind)
+    ]
+
+
+def test_untrusted_link_text_is_shown_as_written_never_as_markdown():
+    at = open_app(**HOSTILE_LINK)
+    rendered = "\n".join(markdown_bodies(at))
+    for needle in ("ev.il", "](", "Class cancelled", "Reset password"):
+        assert needle not in rendered, needle
+    shown = "\n".join(link_warnings(at))  # the code block: literal text, never parsed
+    assert "[Reset password](//ev.il/r)" in shown and "![x](http://ev.il/b.png)" in shown
+    assert live(at).cfg == RunConfig()
 
 
 def test_the_same_link_gives_the_same_numbers():

@@ -36,6 +36,19 @@ def live_panel(live: LiveSession) -> None:
         st.rerun()  # stop the timer: it only changes on a full rerun
 
 
+def link_problems() -> None:
+    """What a link asked for and could not have. Its text is untrusted: shown as code, never as
+    Markdown (a link could otherwise draw headings, links, or images fetched from anywhere)."""
+    if not PAGE.link_problems:
+        return
+    st.warning(
+        "From the link: some values could not be used, so the defaults stand in for them "
+        "(the link's own words are shown as written):",
+        icon=":material/link_off:",
+    )
+    st.code("\n".join(PAGE.link_problems), language=None, wrap_lines=True)
+
+
 def main(boot_slot) -> None:
     PAGE.count_full_run()
     if not PAGE.started:
@@ -43,8 +56,7 @@ def main(boot_slot) -> None:
     live = PAGE.live
     boot_slot.empty()  # the models exist: the real charts take the placeholder's turn
     sidebar(live)
-    for problem in PAGE.link_problems:
-        st.warning(f"From the link: {problem}")
+    link_problems()
     task = live.trainer.task
     st.markdown(f"**{task.title}.** {task.description}")
     controls(live)
