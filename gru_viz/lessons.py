@@ -185,7 +185,7 @@ def _check_exploding(lesson: Lesson, trainer: Trainer) -> ClaimResult:
     for kind, slot in trainer.slots.items():
         sigma, stopped = slot.probe_series.array("sigma_max"), slot.stopped is not None
         peak_grad = float(np.max(slot.history.array("grad_norm"), initial=0.0))
-        peak_loss = float(np.max(slot.history.array("loss"), initial=0.0)) / base
+        peak_loss = share_of(float(np.max(slot.history.array("loss"), initial=0.0)), base)
         blew_up &= (stopped or peak_loss > 100) and peak_grad > 1e3
         figures |= {f"{kind}_peak_grad": peak_grad, f"{kind}_peak_loss": peak_loss}
         stop = int(np.append(0, slot.history.array("step"))[-1]) + 1  # the step that failed

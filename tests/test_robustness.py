@@ -513,3 +513,30 @@ def test_a_closed_session_frees_its_models():
     del live
     gc.collect()
     assert [r() for r in refs] == [None] * len(refs)
+
+
+# -- a zero baseline ---------------------------------------------------------------------------
+@pytest.mark.parametrize("task", ["forecast", "missing", "irregular"])
+def test_a_flat_signal_with_a_zero_baseline_never_divides_by_it(task):
+    # No trend, no season, no noise: every target is 0, so predicting the mean is already
+    # perfect and the baseline is 0. Nothing may divide by it: page, report, lesson checks.
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params.update(task=task, trend="0", season="0", seq_len="10", hidden_size="4")
+    at.run()
+    at.button(key="step").click().run()
+    assert not at.exception, at.exception
+    trainer = at.session_state["live"].trainer
+    assert trainer.task.baseline(trainer.cfg) == 0 and trainer.step_count == 1
+    shares = [m.delta for m in at.metric if m.label.endswith(" loss")]
+    assert shares and all(d == "baseline is 0, so no share of it" for d in shares), shares
+    assert any("nothing to learn" in i.value for i in at.info)
+    from gru_viz.lessons import check_claim
+    from gru_viz.report import build_report
+
+    assert "baseline is 0" in build_report(trainer)
+    for lesson in LESSONS.values():
+        lesson_run = Trainer(lesson.config.replace(trend=0.0, season=0.0))
+        for slot in lesson_run.slots.values():
+            slot.stopped = "stopped for the test"  # a stopped run is checked at once
+        claim = check_claim(lesson, lesson_run)
+        assert not claim.holds and claim.summary

@@ -37,6 +37,13 @@ def status(live: LiveSession) -> None:
         + sharing_note(live)
     )
     alerts = st.container()  # always there, so the charts below keep their places
+    if not baseline > 0:
+        alerts.info(
+            "Every target of this setup is the same, so predicting their mean is already "
+            "perfect: the trivial baseline is 0 and there is nothing to learn. Give the signal "
+            "a trend, seasonality or noise.",
+            icon=":material/info:",
+        )
     if live.intervention.active:
         where = "in the probe and in training" if live.intervene_in_training else "in the probe"
         alerts.warning(
