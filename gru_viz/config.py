@@ -60,6 +60,11 @@ class Field:
     step: float = 1
     tasks: tuple[str, ...] = ()  # shown only for these tasks; () means every task
 
+    @property
+    def short(self) -> str:
+        """A few characters for a chart label: lr, batch size, clip."""
+        return self.name.replace("_", " ")
+
     def used_by(self, task: str) -> bool:
         return not self.tasks or task in self.tasks
 
@@ -405,6 +410,25 @@ def format_value(field: Field, value: Any) -> str:
     if field.kind is float:
         return repr(float(value))  # shortest text that reads back to the same float
     return str(value)
+
+
+def changed_fields(old: RunConfig, new: RunConfig) -> tuple[tuple[str, Any], ...]:
+    """(name, new value) of every field that differs, in table order."""
+    return tuple(
+        (f.name, getattr(new, f.name))
+        for f in FIELDS
+        if getattr(new, f.name) != getattr(old, f.name)
+    )
+
+
+def describe_changes(old: RunConfig, new: RunConfig) -> str:
+    """'learning rate 0.01 → 0.003, batch size 64 → 32' for people."""
+    parts = []
+    for name, value in changed_fields(old, new):
+        field = FIELD_BY_NAME[name]
+        before = format_value(field, getattr(old, name))
+        parts.append(f"{field.label.lower()} {before} → {format_value(field, value)}")
+    return ", ".join(parts)
 
 
 def config_to_strings(cfg: RunConfig, base: RunConfig | None = None) -> dict[str, str]:

@@ -32,6 +32,9 @@ if TYPE_CHECKING:
     from gru_viz.trainer import Trainer
 
 METRIC_COLUMNS = ("step", "model", "loss", "grad_norm") + tuple(f"grad_{g}" for g in PARAM_GROUPS)
+# The last metrics column: what changed the run (a setting, an intervention, a restore) on the
+# first row at or after the step it happened, in the quoted text the charts show on hover.
+EVENT_COLUMN = "event"
 
 # Issue 12 allows 60 MB and 3 s a file. A .npz costs a memory copy (~0.1 s for 48 MB); JSON
 # costs ~200 ns a number to format (up to 13 bytes each): 24 MB is ~0.4 s on an idle reference
@@ -54,12 +57,24 @@ CONTENTS = (
 )
 
 
+def events_payload(trainer: Trainer) -> list[dict]:
+    """Every event of the run, as plain data (JSON, NPZ)."""
+    return [
+        {"step": e.step, "kind": e.kind, "text": e.text, "affects_training": e.affects_training}
+        for e in trainer.events
+    ]
+
+
+def _quoted(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"' if text else ""
+
+
 def metrics_csv(trainer: Trainer) -> str:
-    """One row per (step, model): loss and gradient norms before clipping."""
+    """One row per (step, model): loss and gradient norms before clipping, then the event."""
     numeric = [name for name in METRIC_COLUMNS if name != "model"]
     tables = []
     for kind, slot in sorted(trainer.slots.items()):  # rows of one step in model-name order
-        table = np.empty((len(slot.history), len(METRIC_COLUMNS)), dtype=object)
+        table = np.empty((len(slot.history), len(METRIC_COLUMNS) + 1), dtype=object)
         table[:, 1] = kind
         table[:, [0, *range(2, len(METRIC_COLUMNS))]] = np.column_stack(
             [slot.history.array(name) for name in numeric]
@@ -67,10 +82,20 @@ def metrics_csv(trainer: Trainer) -> str:
         tables.append(table)
     rows = np.concatenate(tables)
     rows = rows[np.argsort(rows[:, 0].astype(float), kind="stable")]
-    row_format = "%d,%s" + ",%.6g" * (len(METRIC_COLUMNS) - 2) + "\n"
-    parts = [",".join(METRIC_COLUMNS) + "\n"]
-    for start in range(0, len(rows), CHUNK_NUMBERS // len(METRIC_COLUMNS)):
-        block = rows[start : start + CHUNK_NUMBERS // len(METRIC_COLUMNS)]
+    rows[:, -1] = ""
+    steps = rows[:, 0].astype(float)
+    for event in trainer.events:  # on the first row of each model that trained after it
+        for kind in trainer.slots:
+            later = np.flatnonzero((steps > event.step) & (rows[:, 1] == kind))
+            if later.size:
+                row = later[0]
+                rows[row, -1] = "; ".join(filter(None, (rows[row, -1], event.text)))
+    rows[:, -1] = [_quoted(text) for text in rows[:, -1]]
+    row_format = "%d,%s" + ",%.6g" * (len(METRIC_COLUMNS) - 2) + ",%s\n"
+    parts = [",".join((*METRIC_COLUMNS, EVENT_COLUMN)) + "\n"]
+    per_block = CHUNK_NUMBERS // len(METRIC_COLUMNS)
+    for start in range(0, len(rows), per_block):
+        block = rows[start : start + per_block]
         parts.append(row_format * len(block) % tuple(block.ravel().tolist()))
     return "".join(parts)
 
@@ -179,7 +204,11 @@ def plan_probe_file(
 def probe_arrays(trainer: Trainer, all_layers: bool = False) -> dict[str, np.ndarray]:
     """The arrays of the probe .npz (see ``CONTENTS``), with ``notes`` saying what they are."""
     plan = plan_probe_file(trainer, "npz", all_layers)
-    return {**plan.arrays, "notes": np.asarray("\n".join(plan.notes))}
+    notes, events = (
+        np.asarray("\n".join(plan.notes)),
+        np.asarray(json.dumps(events_payload(trainer))),
+    )
+    return {**plan.arrays, "notes": notes, "events": events}
 
 
 def probe_npz_bytes(trainer: Trainer, all_layers: bool = False) -> bytes:
@@ -241,6 +270,7 @@ def probe_json_chunks(trainer: Trainer, all_layers: bool = False) -> Iterator[st
     """The probe JSON's text in pieces, each at most ``CHUNK_NUMBERS`` numbers long."""
     plan = plan_probe_file(trainer, "json", all_layers)
     head = {"config": trainer.cfg.as_dict(), "step": trainer.step_count, "notes": plan.notes}
+    head["events"] = events_payload(trainer)
     yield json.dumps(head)[:-1] + ', "arrays": {'
     for i, (name, values) in enumerate(plan.arrays.items()):
         yield f"{', ' if i else ''}{json.dumps(name)}: "
@@ -345,7 +375,9 @@ def export_files(trainer: Trainer, script_note: str = "") -> list[ExportFile]:
             "Standalone PyTorch script (.py)",
             script_filename(trainer.cfg),
             "text/x-python",
-            lambda t: standalone_script(t.cfg, max(t.step_count, 100), script_note),
+            lambda t: standalone_script(
+                t.cfg, max(t.step_count, 100), script_note, t.events, t.initial_cfg
+            ),
             cli=False,
             prefixed=False,
         )

@@ -16,10 +16,11 @@ import numpy as np
 import plotly.graph_objects as go
 
 from gru_viz import plots
+from gru_viz.config import FIELD_BY_NAME
 from gru_viz.explain import NO_GATES_NOTE
 from gru_viz.kinds import KINDS, title
 from gru_viz.numbers import describe_share, format_number, recent_loss
-from gru_viz.records import BoundedSeries, ProbeResult, ProbeSnapshots
+from gru_viz.records import BoundedSeries, Event, ProbeResult, ProbeSnapshots
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,12 @@ class RunView:
     target: np.ndarray
     loss_mask: np.ndarray  # (samples, T) the scored steps
     valid: np.ndarray  # (samples, T) False on padding
+    events: tuple[Event, ...] = ()  # what changed while it trained
+
+    @property
+    def marks(self) -> list[plots.Mark]:
+        """The events as chart marks: (step, short label, full text)."""
+        return [(e.step, event_label(e), e.text) for e in self.events]
 
     @property
     def scored_at_end(self) -> bool:
@@ -65,6 +72,16 @@ def run_view(trainer: Any) -> RunView:
         target=batch.target.numpy(),
         loss_mask=batch.loss_mask.numpy(),
         valid=batch.valid.numpy(),
+        events=tuple(trainer.events),
+    )
+
+
+def event_label(event: Event) -> str:
+    """A few characters on the chart; the whole text is in the hover and the exports."""
+    if event.kind == "settings":
+        return ", ".join(FIELD_BY_NAME[name].short for name, _ in event.changes)
+    return {"intervention": "intervention", "restore": "restored", "rebuild": "rebuilt"}.get(
+        event.kind, event.kind
     )
 
 
@@ -258,7 +275,9 @@ CATALOGUE: tuple[FigureSpec, ...] = (
         "Loss",
         _loss_reading,
         "L",
-        lambda v, s: plots.loss_figure(v.histories, v.baseline, v.baseline_note, log_y=s.log_y),
+        lambda v, s: plots.loss_figure(
+            v.histories, v.baseline, v.baseline_note, log_y=s.log_y, marks=v.marks
+        ),
         _loss_numbers,
         per_probe=False,
     ),
@@ -267,7 +286,7 @@ CATALOGUE: tuple[FigureSpec, ...] = (
         "Gradient norm per step",
         _grad_norm_reading,
         "‖∇θ L‖",
-        lambda v, s: plots.grad_norm_figure(v.histories, v.clip),
+        lambda v, s: plots.grad_norm_figure(v.histories, v.clip, marks=v.marks),
         _grad_norm_numbers,
         per_probe=False,
     ),

@@ -50,6 +50,16 @@ class Intervention:
             self.clamp_update is not None or self.clamp_reset is not None or bool(self.ablate_units)
         )
 
+    def describe(self) -> str:
+        parts = []
+        if self.clamp_update is not None:
+            parts.append(f"GRU update gate z clamped to {self.clamp_update:.2f}")
+        if self.clamp_reset is not None:
+            parts.append(f"GRU reset gate r clamped to {self.clamp_reset:.2f}")
+        if self.ablate_units:
+            parts.append(f"units {', '.join(map(str, self.ablate_units))} zeroed in every model")
+        return "; ".join(parts) or "none"
+
 
 NO_INTERVENTION = Intervention()
 

@@ -87,6 +87,35 @@ def _cursor(x: int, xref: str = "x", yref: str = "y") -> dict:
     return dict(type="line", xref=xref, x0=x, x1=x, yref=f"{yref} domain", y0=0, y1=1, line=line)
 
 
+# An event on a training-step chart: (step, short label on the chart, full text on hover).
+Mark = tuple[int, str, str]
+EVENT_LINE = dict(color="#CC79A7", width=1.5, dash="dot")
+
+
+def _event_marks(marks: list[Mark]) -> tuple[list[dict], list[dict]]:
+    """A dotted vertical line per event, labelled at the top; hover the label for the text."""
+    shapes, notes = [], []
+    for step, label, text in marks:
+        shapes.append(
+            dict(type="line", xref="x", x0=step, x1=step, yref="paper", y0=0, y1=1, line=EVENT_LINE)
+        )
+        notes.append(
+            dict(
+                x=step,
+                xref="x",
+                y=1,
+                yref="paper",
+                yanchor="bottom",
+                text=label,
+                showarrow=False,
+                font=dict(SMALL, color=EVENT_LINE["color"]),
+                hovertext=f"step {step}: {text}",
+                textangle=0,
+            )
+        )
+    return shapes, notes
+
+
 def _positive(values: np.ndarray) -> np.ndarray:
     """Zero, negative or non-finite values would break a log axis: show them as gaps."""
     values = np.asarray(values, dtype=float)
@@ -185,7 +214,11 @@ def _heatmaps(panels: list, scale: dict, colorbar: str, revision: str, cursor, y
 
 
 def loss_figure(
-    histories: dict[str, BoundedSeries], baseline: float, baseline_note: str, log_y: bool = False
+    histories: dict[str, BoundedSeries],
+    baseline: float,
+    baseline_note: str,
+    log_y: bool = False,
+    marks: list[Mark] = (),
 ) -> go.Figure:
     """Training loss per step for each model, its moving average and the trivial baseline."""
     data = []
@@ -204,6 +237,10 @@ def loss_figure(
     # Short on the line (the curves sit on it); the note is in the hover and the caption.
     label = f"baseline {baseline:.3g}"
     layout["shapes"] = [_hline(baseline, label, f"trivial baseline {baseline:.3g}")]
+    shapes, notes = _event_marks(list(marks))
+    layout["shapes"] += shapes
+    if notes:  # plotly drops an empty list: leave it out, so both send the same figure
+        layout["annotations"] = notes
     # An invisible twin of the line carries the explanation into the unified hover.
     steps = np.concatenate([h.array("step") for h in histories.values()] + [np.zeros(0)])
     ends = [steps.min(), steps.max()] if steps.size else [0.0, 1.0]
@@ -307,7 +344,10 @@ def grad_h_figure(
 
 
 def grad_norm_figure(
-    histories: dict[str, BoundedSeries], clip: float | None, log_y: bool = True
+    histories: dict[str, BoundedSeries],
+    clip: float | None,
+    log_y: bool = True,
+    marks: list[Mark] = (),
 ) -> go.Figure:
     """Total gradient norm before clipping, per training step, with the clipping threshold."""
     data = []
@@ -319,8 +359,12 @@ def grad_norm_figure(
         steps, hover = steps[rows], "‖g‖ = %{y:.3g}"
         data.append(_trace(kind, steps, shown, _title(kind), hover, width=1.5))
     layout = _layout("grad_norm", "training step", "total gradient norm, before clipping", log_y)
-    if clip is not None:
-        layout["shapes"] = [_hline(clip, f"clip at {clip:g}", f"clip at {clip:g}")]
+    shapes, notes = _event_marks(list(marks))
+    clip_line = [_hline(clip, f"clip at {clip:g}", f"clip at {clip:g}")] if clip is not None else []
+    if clip_line + shapes:
+        layout["shapes"] = clip_line + shapes
+    if notes:
+        layout["annotations"] = notes
     return unvalidated_figure(data, layout)
 
 

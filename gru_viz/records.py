@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -34,6 +35,24 @@ class ProbeResult:
     loss: np.ndarray
     sigma_max: float
     weights: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Event:
+    """Something that changed a run while it trained: marked on the charts, kept in every export.
+
+    step: training steps done when it happened (it acts from step + 1 on).
+    kind: "settings" (applied on the fly), "intervention", "restore" or "rebuild".
+    affects_training: False for what only changes the probe (an intervention in the probe
+        only), so a replay of training can ignore it.
+    changes: for "settings", (field name, new value) pairs a replay can apply at that step.
+    """
+
+    step: int
+    kind: str
+    text: str
+    affects_training: bool = True
+    changes: tuple[tuple[str, Any], ...] = ()
 
 
 class BoundedSeries:

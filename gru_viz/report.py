@@ -77,6 +77,17 @@ def _results_table(trainer: Trainer, baseline: float) -> str:
     return _table([*header, "status"], rows)
 
 
+def _events_section(trainer: Trainer) -> str:
+    if not trainer.events:
+        return "<p>Nothing was changed while it trained.</p>"
+    rows = [
+        [str(e.step), _esc(e.kind), _esc(e.text), "yes" if e.affects_training else "probe only"]
+        for e in trainer.events
+    ]
+    note = "<p>Step: training steps done when it happened; it acts from the next step on.</p>"
+    return note + _table(["step", "what", "change", "changes training"], rows)
+
+
 def _figure_sections(view: RunView) -> str:
     sections = []
     for spec in CATALOGUE:
@@ -115,6 +126,8 @@ def build_report(trainer: Trainer, heading: str | None = None) -> str:
 {_results_table(trainer, baseline)}
 <h2>Settings</h2>
 {_config_table(trainer)}
+<h2>What changed while it trained</h2>
+{_events_section(trainer)}
 <h2>Equations</h2>
 <pre>{_esc(explain.all_equations_text(tuple(trainer.slots)))}</pre>
 <ul>{notes}</ul>

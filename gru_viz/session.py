@@ -18,8 +18,9 @@ from typing import TypeVar
 
 import torch
 
-from gru_viz.config import FIELD_BY_NAME, RunConfig
+from gru_viz.config import FIELD_BY_NAME, RunConfig, describe_changes
 from gru_viz.models import NO_INTERVENTION, Intervention
+from gru_viz.records import Event
 from gru_viz.trainer import Trainer
 
 T = TypeVar("T")
@@ -214,10 +215,11 @@ class LiveSession:
     def reset(self) -> None:
         """Re-initialise from the seed: same config, same first numbers."""
         with self._locked():
-            self._rebuild(self.cfg)
+            self._rebuild(self.cfg, "reset: re-initialised from the seed")
 
-    def _rebuild(self, cfg: RunConfig) -> None:
+    def _rebuild(self, cfg: RunConfig, why: str) -> None:
         self.trainer, self.cfg = Trainer(cfg), cfg
+        self.trainer.events.append(Event(0, "rebuild", why))
         self._recent.clear()
         if self.intervention.active:  # an intervention stays on until the user clears it
             self._apply_intervention()
@@ -230,8 +232,8 @@ class LiveSession:
         with self._locked():
             rebuilt = cfg.structural_changes(self.cfg)
             if rebuilt:
-                self._rebuild(cfg)
                 names = ", ".join(FIELD_BY_NAME[n].label.lower() for n in rebuilt)
+                self._rebuild(cfg, f"rebuilt from scratch: {describe_changes(self.cfg, cfg)}")
                 return Notice("warning", f"Models rebuilt from scratch because {names} changed.")
             live = [
                 FIELD_BY_NAME[f].label.lower()
@@ -249,13 +251,7 @@ class LiveSession:
             self._apply_intervention()
 
     def _apply_intervention(self) -> None:
-        for kind in self.trainer.slots:
-            mine = (
-                self.intervention
-                if kind == "gru"
-                else Intervention(ablate_units=self.intervention.ablate_units)
-            )
-            self.trainer.set_intervention(kind, mine, self.intervene_in_training)
+        self.trainer.set_interventions(self.intervention, self.intervene_in_training)
 
     def export(self, build: Callable[[Trainer], T]) -> T:
         """Run ``build`` on the trainer while no step can change it (downloads)."""

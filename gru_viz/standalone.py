@@ -16,12 +16,14 @@ import json
 import string
 import textwrap
 import types
+from collections.abc import Sequence
 
 import torch
 
 from gru_viz import tasks as tasks_module
 from gru_viz.config import FIELDS, RunConfig
 from gru_viz.explain import CONVENTION_NOTE, all_equations_text
+from gru_viz.records import Event
 from gru_viz.trainer import hidden_sizes_for, model_seed
 
 # Globals the copied task code may use that the script's own imports provide.
@@ -67,6 +69,7 @@ never touches training, so it is left out here.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -88,6 +91,9 @@ $total_len
 
 
 cfg = RunConfig()
+# Settings the app changed while this run trained, applied here at the same moments:
+# {training steps done: {setting: new value}}. Empty when nothing changed.
+CHANGES: dict[int, dict] = $changes
 
 
 # -- Data: copied verbatim from gru_viz/tasks.py -------------------------------------------
@@ -173,8 +179,9 @@ def train_step(model: SequenceModel, optimizer: torch.optim.Optimizer, batch: Ba
     loss_value = float(loss.detach())
     if not (math.isfinite(loss_value) and math.isfinite(total)):
         return None  # NaN/inf: updating would ruin the weights, so keep the last good ones
-    # Clipping: if the whole gradient is longer than cfg.clip, shrink it to that length. This,
-    # not gating, is what stops exploding gradients. cfg.clip = 0 turns it off.
+    # Clipping: if the whole gradient is longer than cfg.clip, shrink it to that length. It
+    # bounds the step an exploding gradient takes; it does not stop the gradient from exploding
+    # (nor do gates). cfg.clip = 0 turns it off.
     if cfg.clip > 0 and total > cfg.clip:
         for p in params:
             p.grad.mul_(cfg.clip / (total + 1e-6))
@@ -186,6 +193,19 @@ def train_step(model: SequenceModel, optimizer: torch.optim.Optimizer, batch: Ba
                 p.copy_(old)
         return None
     return loss_value
+
+
+def apply_changes(changes: dict, models: dict, optimizers: dict) -> None:
+    """What the app does with a setting changed on the fly: a new optimizer (fresh state) if its
+    kind changed, else the new learning rate in the running one; the rest is read from cfg."""
+    global cfg
+    cfg = dataclasses.replace(cfg, **changes)
+    for kind, model in models.items():
+        if "optimizer" in changes:
+            optimizers[kind] = make_optimizer(model)
+        else:
+            for group in optimizers[kind].param_groups:
+                group["lr"] = cfg.lr
 
 
 def main() -> None:
@@ -203,6 +223,8 @@ def main() -> None:
     for step in range(1, args.steps + 1):
         if not active:
             break
+        if step - 1 in CHANGES:
+            apply_changes(CHANGES[step - 1], models, optimizers)
         batch = $generate(cfg, cfg.batch_size, generator)
         for kind in list(active):  # the same batch for every model, in the app's order
             loss = train_step(models[kind], optimizers[kind], batch)
@@ -317,13 +339,40 @@ def _docstring_safe(text: str) -> str:
     return text.replace("\\", "\\\\").replace('"', '\\"')
 
 
-def standalone_script(cfg: RunConfig, steps: int = 500, note: str = "") -> str:
-    """Source of one torch-only script that reproduces ``Trainer(cfg)``'s losses.
+def replay_plan(events: Sequence[Event]) -> tuple[dict[int, dict], str]:
+    """The settings changes a script can repeat ({step: changes}), and a note on the first
+    event it cannot (an intervention in training, a restore), from which step on its numbers
+    part from the app's."""
+    changes: dict[int, dict] = {}
+    for event in events:
+        if event.kind == "settings":
+            changes.setdefault(event.step, {}).update(event.changes)
+        elif event.affects_training and event.kind != "rebuild":
+            note = (
+                f"From step {event.step + 1} on the app did what this script does not repeat "
+                f"({event.text}): its losses match the app's up to step {event.step} only."
+            )
+            return changes, note
+    return changes, ""
 
-    ``note`` goes into the header, e.g. to say an intervention was active in the app (the
-    script always trains the plain fused modules, as the trainer does by default). Write the
-    result with ``encoding="utf-8"``: the equations use σ and ⊙.
+
+def standalone_script(
+    cfg: RunConfig,
+    steps: int = 500,
+    note: str = "",
+    events: Sequence[Event] = (),
+    start_cfg: RunConfig | None = None,
+) -> str:
+    """Source of one torch-only script that reproduces a run's losses.
+
+    The script starts from ``start_cfg`` (the run's settings at step 0; default ``cfg``) and
+    repeats every setting ``events`` changed on the fly at its step; an intervention in
+    training or a restore it cannot repeat, and its header says from which step. ``note`` goes
+    into the header too. Write the result with ``encoding="utf-8"``: the equations use σ and ⊙.
     """
+    changes, replay_note = replay_plan(events)
+    note = " ".join(part for part in (note.strip(), replay_note) if part)
+    cfg = start_cfg or cfg
     task = tasks_module.get_task(cfg.task)
     # The input width is what the generator produces; a throwaway generator leaves no trace.
     input_size = task.generate(cfg, 1, torch.Generator().manual_seed(0)).x.shape[-1]
@@ -364,4 +413,5 @@ def standalone_script(cfg: RunConfig, steps: int = 500, note: str = "") -> str:
         model_seeds=_literal(seeds),
         hidden_sizes=_literal(hidden_sizes_for(cfg, input_size, task.output_size(cfg))),
         generate=task.generate.__name__,
+        changes=_literal(changes) if changes else "{}",
     )

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from gru_viz.config import RunConfig
+from gru_viz.config import RunConfig, changed_fields, describe_changes
 from gru_viz.kinds import KINDS
 from gru_viz.models import (
     NO_INTERVENTION,
@@ -26,7 +26,7 @@ from gru_viz.models import (
     forward,
 )
 from gru_viz.probe import probe
-from gru_viz.records import BoundedSeries, ProbeResult, ProbeSnapshots
+from gru_viz.records import BoundedSeries, Event, ProbeResult, ProbeSnapshots
 from gru_viz.tasks import get_task
 
 PROBE_SEED_OFFSET = 7_919  # the probe batch is drawn from its own generator, never trained on
@@ -130,7 +130,8 @@ class Trainer:
         on_probe: Callable[[Trainer], None] | None = None,
         hidden_sizes: dict[str, int] | None = None,
     ):
-        self.cfg = cfg
+        self.cfg = self.initial_cfg = cfg
+        self.events: list[Event] = []  # what changed while it trained, in order
         self.task = get_task(cfg.task)
         self.on_step_end = on_step_end
         self.on_probe = on_probe
@@ -258,6 +259,8 @@ class Trainer:
         slot.stopped = None
         slot.renew_optimizer(self.cfg)
         self._probe_one(slot)
+        text = f"{KINDS[kind].title} restored to its weights at step {step}, fresh optimizer"
+        self.events.append(Event(self.step_count, "restore", text))
         return step
 
     def apply_live(self, cfg: RunConfig) -> None:
@@ -265,6 +268,10 @@ class Trainer:
         if cfg.structural_changes(self.cfg):
             raise ValueError(f"needs a rebuild: {', '.join(cfg.structural_changes(self.cfg))}")
         optimizer_changed = cfg.optimizer != self.cfg.optimizer
+        changes = changed_fields(self.cfg, cfg)
+        if changes:
+            text = describe_changes(self.cfg, cfg)
+            self.events.append(Event(self.step_count, "settings", text, changes=changes))
         self.cfg = cfg
         for slot in self.slots.values():
             if optimizer_changed or slot._optimizer is None:
@@ -295,8 +302,26 @@ class Trainer:
     def set_intervention(
         self, kind: str, intervention: Intervention, in_training: bool = False
     ) -> None:
-        """Change the cell for probing (and training, if asked); shows in the probe at once."""
+        """Change one model's cell for probing (and training, if asked); shows in the probe at
+        once. ``set_interventions`` does it for every model and records one event."""
         slot = self.slots[kind]
         slot.intervention = intervention
         slot.intervene_in_training = in_training and intervention.active
         self._probe_one(slot)
+
+    def set_interventions(self, intervention: Intervention, in_training: bool = False) -> None:
+        """Gate clamps act on the models whose gates they name (the GRU's z and r); ablation
+        on every model's units. Recorded as one event when anything changed."""
+        clamps_only = Intervention(ablate_units=intervention.ablate_units)
+        before = {k: (s.intervention, s.intervene_in_training) for k, s in self.slots.items()}
+        for kind in self.slots:
+            gated = {"z", "r"} <= set(KINDS[kind].gates)
+            self.set_intervention(kind, intervention if gated else clamps_only, in_training)
+        after = {k: (s.intervention, s.intervene_in_training) for k, s in self.slots.items()}
+        if after != before:
+            on = intervention.active
+            where = " (probe and training)" if on and in_training else " (probe only)" if on else ""
+            text = (intervention.describe() if on else "interventions cleared") + where
+            # It changes training when it starts or ends an intervention that acts on training.
+            affects = any(t for _, t in after.values()) or any(t for _, t in before.values())
+            self.events.append(Event(self.step_count, "intervention", text, affects))

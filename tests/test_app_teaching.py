@@ -426,7 +426,7 @@ def test_downloads_build_files_that_plain_tools_can_read(monkeypatch):
     assert len(files) == 7, sorted(built)
 
     table = files[f"{name}-metrics.csv"].splitlines()
-    assert table[0] == ",".join(export.METRIC_COLUMNS)
+    assert table[0] == ",".join((*export.METRIC_COLUMNS, export.EVENT_COLUMN))
     assert len(table) == 1 + 10 * 2
     assert files[f"{name}-metrics.csv"] == export.metrics_csv(trainer)
 

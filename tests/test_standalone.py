@@ -21,6 +21,7 @@ from torch import nn
 
 from gru_viz import tasks as tasks_module
 from gru_viz.config import RunConfig
+from gru_viz.models import Intervention
 from gru_viz.standalone import _task_code, script_filename, standalone_script
 from gru_viz.trainer import Trainer
 
@@ -118,6 +119,15 @@ def runs(tmp_path_factory):
         scripts[name] = standalone_script(cfg, steps=STEPS)
         path.write_text(scripts[name], encoding="utf-8")
         jobs[name] = [str(path), "--digits", "12", "--out", str(work / f"{name}.pt")]
+    # A run whose settings changed on the fly, then trained with an intervention the script
+    # cannot repeat: the script applies the changes at the same steps.
+    changed = changed_run()
+    path = work / f"changed_{script_filename(changed.cfg)}"
+    scripts["changed"] = standalone_script(
+        changed.cfg, changed.step_count, "", changed.events, changed.initial_cfg
+    )
+    path.write_text(scripts["changed"], encoding="utf-8")
+    jobs["changed"] = [str(path), "--digits", "12", "--steps", str(CHANGED_REPLAYABLE)]
     cli_args = [
         sys.executable,
         jobs["adding"][0],
@@ -138,6 +148,7 @@ def runs(tmp_path_factory):
     for name, cfg in CASES.items():
         trainers[name] = Trainer(cfg)
         trainers[name].step(STEPS)
+    trainers["changed"] = changed
     cli_trainer = Trainer(CASES["adding"])
     cli_trainer.step(CLI_STEPS)
 
@@ -154,6 +165,21 @@ def runs(tmp_path_factory):
         "cli_out": cli_out,
         "cli_trainer": cli_trainer,
     }
+
+
+CHANGED_REPLAYABLE = 12  # steps before the intervention in training
+
+
+def changed_run() -> Trainer:
+    trainer = Trainer(RunConfig(seq_len=10, hidden_size=6, batch_size=8, models=("gru", "rnn")))
+    trainer.step(4)
+    trainer.apply_live(trainer.cfg.replace(lr=0.05, clip=0.0))
+    trainer.step(4)
+    trainer.apply_live(trainer.cfg.replace(optimizer="sgd", lr=0.5, batch_size=4, clip=0.5))
+    trainer.step(CHANGED_REPLAYABLE - 8)
+    trainer.set_interventions(Intervention(clamp_update=0.5), in_training=True)
+    trainer.step(3)
+    return trainer
 
 
 def _check_saved(saved: dict, trainer: Trainer) -> None:
@@ -258,3 +284,15 @@ def test_task_code_that_needs_more_than_torch_fails_at_export():
     needs_numpy.__module__ = tasks_module.__name__
     with pytest.raises(ValueError, match="'np'"):
         _task_code(needs_numpy)
+
+
+def test_settings_changed_on_the_fly_are_replayed_at_their_steps(runs):
+    trainer, output = runs["trainers"]["changed"], runs["report"]["outputs"]["changed"]
+    want = {k: v for k, v in _trainer_losses(trainer).items() if k[0] <= CHANGED_REPLAYABLE}
+    got = _printed(output)
+    assert len(want) == 2 * CHANGED_REPLAYABLE
+    _assert_close(got, want)
+    header = ast.get_docstring(ast.parse(runs["scripts"]["changed"]))
+    assert f"match the app's up to step {CHANGED_REPLAYABLE} only" in " ".join(header.split())
+    assert "lr: 0.05" not in header  # the header lists the starting settings ...
+    assert '4: {"lr": 0.05, "clip": 0.0}' in runs["scripts"]["changed"]  # ... and the changes

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from gru_viz.dashboard import style
 from gru_viz.plots import loading_figure
 
 PAGE_TITLE = "Why gates help: GRU vs vanilla RNN, live"
@@ -19,6 +20,7 @@ def start() -> st.delta_generator.DeltaGenerator:
     # An emoji favicon is drawn in the browser; a Material one would be fetched from
     # fonts.gstatic.com, which an offline classroom cannot reach.
     st.set_page_config(page_title="gru-viz: why gates help", page_icon="🧠", layout="wide")
+    style.apply()
     st.title(PAGE_TITLE)
     slot = st.empty()  # on every run, so later elements keep their place in the page
     if "live" not in st.session_state:

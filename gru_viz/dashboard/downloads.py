@@ -5,7 +5,6 @@ from __future__ import annotations
 import streamlit as st
 
 from gru_viz import export
-from gru_viz.dashboard.interventions import describe
 from gru_viz.dashboard.state import PAGE
 from gru_viz.session import LiveSession
 from gru_viz.sharing import SETTING_GROUPS, write_link
@@ -29,7 +28,7 @@ def sharing_and_downloads(live: LiveSession) -> None:
             "numbers. The address bar always holds the link to the current setup."
         )
         note = (
-            f"The app had an intervention active: {describe(live.intervention)}."
+            f"The app had an intervention active: {live.intervention.describe()}."
             if live.intervention.active
             else ""
         )

@@ -9,17 +9,6 @@ from gru_viz.models import Intervention
 from gru_viz.session import LiveSession
 
 
-def describe(iv: Intervention) -> str:
-    parts = []
-    if iv.clamp_update is not None:
-        parts.append(f"GRU update gate z clamped to {iv.clamp_update:.2f}")
-    if iv.clamp_reset is not None:
-        parts.append(f"GRU reset gate r clamped to {iv.clamp_reset:.2f}")
-    if iv.ablate_units:
-        parts.append(f"units {', '.join(map(str, iv.ablate_units))} zeroed in every model")
-    return "; ".join(parts)
-
-
 def interventions(live: LiveSession) -> None:
     with st.expander("Interventions: poke at the gates", expanded=live.intervention.active):
         st.markdown(

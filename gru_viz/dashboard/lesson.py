@@ -22,8 +22,10 @@ def lesson_guide(live: LiveSession) -> None:
     lesson = LESSONS[PAGE.lesson]
     with st.container(border=True):
         st.subheader(f"Lesson: {lesson.title}")
-        for col, (head, name) in zip(st.columns(len(STAGES)), STAGES, strict=True):
-            col.markdown(f"**{head}**\n\n{getattr(lesson, name)}")
+        # One stage at a time, in tabs: the guide stays short enough to keep the charts on a
+        # 1080p screen, and "Predict first" comes before the answer is on show.
+        for tab, (_, name) in zip(st.tabs([h for h, _ in STAGES]), STAGES, strict=True):
+            tab.markdown(getattr(lesson, name))
         claim = check_claim(lesson, live.trainer)
         shown = st.success if claim.holds else st.info
         # Too early to check: the summary says so itself ("Not checked yet: ...").

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import streamlit as st
 
-from gru_viz.dashboard.interventions import describe
 from gru_viz.kinds import title
 from gru_viz.numbers import describe_share, format_loss, format_number, recent_loss
 from gru_viz.session import LiveSession
@@ -47,7 +46,7 @@ def status(live: LiveSession) -> None:
     if live.intervention.active:
         where = "in the probe and in training" if live.intervene_in_training else "in the probe"
         alerts.warning(
-            f"Intervention active ({where}): {describe(live.intervention)}. "
+            f"Intervention active ({where}): {live.intervention.describe()}. "
             "Clear it under Interventions.",
             icon=":material/science:",
         )
