@@ -164,6 +164,7 @@ class LiveSession:
         self.last_tick_seconds = 0.0
         self.intervention = NO_INTERVENTION
         self.intervene_in_training = False
+        self.lesson: str | None = None  # the guide its page had open (comes back on a reload)
 
     # -- training --------------------------------------------------------------------------
     @property

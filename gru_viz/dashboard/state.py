@@ -6,14 +6,51 @@ variable (settings widgets are ``cfg_<field>``, see ``widget_key``).
 
 from __future__ import annotations
 
+import binascii
+import hashlib
+import time
 from typing import Any
 
 import streamlit as st
+from streamlit.runtime import Runtime
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from gru_viz.config import RunConfig
 from gru_viz.figure_cache import FigureCache
+from gru_viz.runs import KEEP_SECONDS, RUNS
 from gru_viz.session import LiveSession, Notice
 from gru_viz.sharing import read_link
+
+# Streamlit's XSRF cookie: a random token per browser, kept across reloads, sent with every
+# request, never part of an address. Its masked form changes; the token inside does not.
+XSRF_COOKIE = "_streamlit_xsrf"
+RELOAD_WAIT_SECONDS = 1.5  # for a reload's old session to be marked gone
+
+
+def browser_key() -> str | None:
+    """A stable secret of this browser (a hash of its XSRF token), or None without one."""
+    cookie = (st.context.cookies or {}).get(XSRF_COOKIE, "").strip("\"'")
+    try:
+        version, mask, masked, _ = cookie.split("|")
+        mask, masked = binascii.a2b_hex(mask), binascii.a2b_hex(masked)
+    except ValueError:
+        return None
+    if version != "2" or not mask or not masked:
+        return None
+    token = bytes(b ^ mask[i % len(mask)] for i, b in enumerate(masked))
+    return hashlib.sha256(b"gru-viz run owner:" + token).hexdigest()
+
+
+def _session_id() -> str | None:
+    ctx = get_script_run_ctx()
+    return ctx.session_id if ctx else None
+
+
+def _is_active(session_id: str) -> bool:
+    try:
+        return Runtime.instance().is_active_session(session_id)
+    except Exception:  # no runtime (tests) or an API change: treat it as still open
+        return True
 
 
 def widget_key(field_name: str) -> str:
@@ -42,16 +79,55 @@ class PageState:
         return "live" in st.session_state
 
     def start(self, params: dict[str, Any]) -> None:
-        """This session's run, created once from the link it was opened with."""
+        """This session's run: the one this browser left a moment ago (a reload), else a new
+        one from the link it was opened with."""
         link = read_link(params)
-        st.session_state["live"] = LiveSession(link.config)
-        set_setting_widgets(link.config)
+        live = self._reclaim()
+        if live is not None:
+            lesson = live.lesson
+            self.set_notice(
+                Notice(
+                    "success",
+                    f"Welcome back: your run (step {live.trainer.step_count:,}) was kept on the "
+                    f"server and is here again. A closed page's run is kept for "
+                    f"{KEEP_SECONDS // 60} minutes.",
+                )
+            )
+            link_problems: list[str] = []
+        else:
+            live, lesson, link_problems = LiveSession(link.config), link.lesson, link.problems
+        st.session_state["live"] = live
+        set_setting_widgets(live.cfg)
         st.session_state.update(
-            lesson=link.lesson,
+            lesson=lesson,
             hidden=link.hidden,
-            link_problems=link.problems,
-            speed=st.session_state["live"].speed,
+            link_problems=link_problems,
+            speed=live.speed,
         )
+        self.remember()
+
+    def reload_of(self) -> str | None:
+        """If this new session is a reload, the session it replaces (its run comes back)."""
+        browser, session = browser_key(), _session_id()
+        if browser is None or session is None or self.started:
+            return None
+        deadline = time.monotonic() + RELOAD_WAIT_SECONDS
+        while RUNS.waiting_for(browser, session, _is_active) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        return RUNS.reloaded_from(browser, session, _is_active)
+
+    def _reclaim(self) -> LiveSession | None:
+        browser, session = browser_key(), _session_id()
+        if browser is None or session is None:
+            return None
+        return RUNS.reclaim(browser, session, _is_active)
+
+    def remember(self) -> None:
+        """File this run under the browser, so a reload finds it (every full run)."""
+        browser, session = browser_key(), _session_id()
+        if browser is not None and session is not None and self.started:
+            self.live.lesson = self.lesson  # the guide comes back with the run
+            RUNS.remember(browser, session, self.live)
 
     @property
     def lesson(self) -> str | None:
