@@ -111,9 +111,21 @@ def test_learning_rate_applies_live_but_seed_rebuilds():
     assert trainer.slots["gru"].optimizer.param_groups[0]["lr"] == pytest.approx(0.003)
     assert any("on the fly" in i.value for i in at.info)
 
+    # A trained run is not thrown away unasked: the seed still shows what runs until a yes.
     at.sidebar.number_input(key="cfg_seed").set_value(7).run()
+    assert live(at).trainer is trainer and at.sidebar.number_input(key="cfg_seed").value == 0
+    question = [w.value for w in at.sidebar.warning if "would be lost" in w.value]
+    assert question == [
+        "Seed 0 → 7 rebuilds the models from scratch: the 1 steps trained so far would be lost."
+    ]
+    at.sidebar.button(key="cancel_seed").click().run()
+    assert live(at).trainer is trainer and not at.sidebar.warning
+
+    at.sidebar.number_input(key="cfg_seed").set_value(7).run()
+    at.sidebar.button(key="confirm_seed").click().run()
     assert live(at).trainer is not trainer
-    assert live(at).trainer.step_count == 0
+    assert live(at).trainer.step_count == 0 and live(at).cfg.seed == 7
+    assert at.sidebar.number_input(key="cfg_seed").value == 7
     assert any("rebuilt" in w.value for w in at.warning)
 
 
@@ -147,8 +159,10 @@ def test_too_costly_settings_are_refused_with_a_message():
     for key, value in (("cfg_batch_size", 256), ("cfg_seq_len", 200), ("cfg_hidden_size", 128)):
         at.sidebar.slider(key=key).set_value(value).run()
     assert not at.exception
-    assert any("too much work" in e.value for e in at.sidebar.error)
-    assert live(at).cfg.hidden_size != 128 or live(at).cfg.seq_len != 200
+    refusals = [e.value for e in at.sidebar.error if "too much work" in e.value]
+    assert refusals and refusals[0].startswith("Not applied, kept 8:")  # SMALL: 8 units
+    # The refused value is not left on show: the widget is back to what runs.
+    assert live(at).cfg.hidden_size == at.sidebar.slider(key="cfg_hidden_size").value == 8
 
 
 def test_the_status_line_says_when_other_sessions_share_the_server():

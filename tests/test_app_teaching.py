@@ -329,6 +329,7 @@ def test_a_classroom_link_hides_settings_but_keeps_their_values():
     assert "This classroom link hides: Task, Training." in text_of(at.sidebar.caption)
     train(at, 10)
     at.sidebar.slider(key="cfg_hidden_size").set_value(6).run()  # a visible setting changes
+    at.sidebar.button(key="confirm_hidden_size").click().run()  # yes, lose the 10 steps
     assert live(at).cfg == wanted.replace(hidden_size=6)
     assert at.query_params["hide"] == "task,training"
     assert at.query_params["task"] == "copy"

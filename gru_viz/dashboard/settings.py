@@ -2,13 +2,27 @@
 
 Everything about a setting (its widget, step, group, which tasks show it, its limits and help)
 comes from ``gru_viz.config.FIELDS``: adding a setting is one row there, nothing here.
+
+A widget always shows what runs. A change is applied in the widget's callback, before the page
+is drawn: a refused value snaps back with the reason right under the widget, and a change that
+would rebuild a trained run waits for the user to confirm it (the run is not lost unasked).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import streamlit as st
 
-from gru_viz.config import FIELD_BY_NAME, FIELDS, SETTING_GROUPS, ConfigError, Field, RunConfig
+from gru_viz.config import (
+    FIELD_BY_NAME,
+    FIELDS,
+    SETTING_GROUPS,
+    ConfigError,
+    Field,
+    RunConfig,
+    describe_changes,
+)
 from gru_viz.dashboard.state import PAGE, set_setting_widgets, widget_key, widget_value
 from gru_viz.kinds import title as kind_title
 from gru_viz.lessons import LESSONS
@@ -20,13 +34,123 @@ FREE = "free"  # the lesson picker's "no lesson" entry
 # How a choice reads in a widget; plain values read as themselves.
 CHOICE_TITLES = {"task": lambda t: TASKS[t].title, "models": kind_title}
 COLLAPSED_GROUPS = ("Training",)  # opened on demand: most lessons never need them
+REFUSED, PENDING = "settings_refused", "settings_pending"
+
+
+@dataclass(frozen=True)
+class PendingChange:
+    """A change that would discard a trained run, waiting for the user's yes."""
+
+    cfg: RunConfig
+    what: str  # "hidden units 32 → 33", or "start the lesson ..."
+    anchor: str  # the field (or "lesson") beside which the question is asked
+    lesson: str | None = None  # a lesson to open once it is applied
+
+
+def _refusals() -> dict[str, str]:
+    return st.session_state.setdefault(REFUSED, {})
+
+
+def _show(cfg: RunConfig, anchor: str) -> None:
+    """Set the widgets to what runs: only the one that changed, or all for a lesson. (Several
+    widgets can change in one rerun, each with its own callback still to come: resetting the
+    others here would undo their changes before those callbacks read them.)"""
+    if anchor in FIELD_BY_NAME:
+        st.session_state[widget_key(anchor)] = widget_value(getattr(cfg, anchor))
+    else:
+        set_setting_widgets(cfg)
+
+
+def _apply(cfg: RunConfig, anchor: str) -> None:
+    """Run ``cfg`` now (rebuild or on the fly); refuse with the reason beside ``anchor``."""
+    live = PAGE.live
+    try:
+        notice = live.apply(cfg)
+    except SessionBusy as err:
+        _refusals()[anchor] = str(err)
+    else:
+        if notice:
+            PAGE.set_notice(notice)
+    _show(live.cfg, anchor)
+
+
+def _ask_or_apply(cfg: RunConfig, what: str, anchor: str, lesson: str | None = None) -> None:
+    live = PAGE.live
+    rebuilds = bool(cfg.structural_changes(live.cfg)) or lesson is not None
+    if rebuilds and live.trainer.step_count > 0:
+        st.session_state[PENDING] = PendingChange(cfg, what, anchor, lesson)
+        _show(live.cfg, anchor)  # the widgets go on showing what runs until a yes
+        return
+    _open_lesson(lesson)
+    _apply(cfg, anchor)
+
+
+def _open_lesson(lesson: str | None) -> None:
+    if lesson is not None:
+        PAGE.lesson = None if lesson == FREE else lesson
+        st.session_state.pop("cursor", None)  # a new setup: the cursor starts at its end
+        PAGE.live.playing = False
+
+
+def setting_changed(name: str) -> None:
+    """A widget's callback: check the new value, then apply it, ask first, or refuse it."""
+    live, field = PAGE.live, FIELD_BY_NAME[name]
+    _refusals().pop(name, None)
+    st.session_state.pop(PENDING, None)
+    value = st.session_state[widget_key(name)]
+    try:
+        cfg = live.cfg.replace(**{name: value})
+    except ConfigError as err:
+        _refusals()[name] = f"Not applied, kept {_shown(field, live.cfg)}: {err}"
+        _show(live.cfg, name)
+        return
+    _ask_or_apply(cfg, describe_changes(live.cfg, cfg), name)
+
+
+def _shown(field: Field, cfg: RunConfig) -> str:
+    value = getattr(cfg, field.name)
+    titles = CHOICE_TITLES.get(field.name, str)
+    return ", ".join(map(titles, value)) if isinstance(value, tuple) else str(titles(value))
+
+
+def confirm_pending() -> None:
+    pending = st.session_state.pop(PENDING, None)
+    if pending is not None:
+        _open_lesson(pending.lesson)
+        _apply(pending.cfg, pending.anchor)
+
+
+def cancel_pending() -> None:
+    st.session_state.pop(PENDING, None)
+    st.session_state["lesson_pick"] = PAGE.lesson or FREE
+
+
+def pending_question(anchor: str) -> None:
+    """Beside the widget that asked: what would be lost, and the two ways out."""
+    pending: PendingChange | None = st.session_state.get(PENDING)
+    if pending is None or pending.anchor != anchor:
+        return
+    steps = PAGE.live.trainer.step_count
+    st.warning(
+        f"{pending.what[0].upper()}{pending.what[1:]} rebuilds the models from scratch: the "
+        f"{steps:,} steps trained so far would be lost.",
+        icon=":material/warning:",
+    )
+    yes, no = st.columns(2)
+    yes.button("Rebuild", key=f"confirm_{anchor}", on_click=confirm_pending, type="primary")
+    no.button("Keep my run", key=f"cancel_{anchor}", on_click=cancel_pending)
 
 
 def setting_widget(field: Field, live: LiveSession) -> None:
     key = widget_key(field.name)
     if key not in st.session_state:  # Streamlit forgets a widget's value while it is hidden
         st.session_state[key] = widget_value(getattr(live.cfg, field.name))
-    common = {"key": key, "help": field.help}
+    common = {
+        "key": key,
+        "help": field.help,
+        "on_change": setting_changed,
+        "args": (field.name,),
+    }
     titles = CHOICE_TITLES.get(field.name, str)
     if field.widget == "select":
         st.selectbox(field.label, field.choices, format_func=titles, **common)
@@ -51,14 +175,20 @@ def setting_widget(field: Field, live: LiveSession) -> None:
             step=field.kind(field.step),
             **common,
         )
+    if refusal := _refusals().get(field.name):
+        st.error(refusal, icon=":material/block:")
+    pending_question(field.name)
 
 
 def start_lesson() -> None:
     key = st.session_state.lesson_pick
-    PAGE.lesson = None if key == FREE else key
-    if key != FREE:
-        set_setting_widgets(LESSONS[key].config)  # the sidebar's apply() then rebuilds
-        PAGE.live.playing = False
+    _refusals().clear()
+    st.session_state.pop(PENDING, None)
+    if key == FREE:
+        _open_lesson(FREE)
+        return
+    lesson = LESSONS[key]
+    _ask_or_apply(lesson.config, f"starting the lesson “{lesson.title}”", "lesson", key)
 
 
 def lesson_picker() -> None:
@@ -78,34 +208,22 @@ def lesson_picker() -> None:
         width="stretch",
         help="Sets every control to the lesson's setup and shows its guide.",
     )
+    with st.sidebar:
+        pending_question("lesson")
 
 
 def sidebar(live: LiveSession) -> None:
     lesson_picker()
     st.sidebar.title("Settings")
-    task = st.session_state.get(widget_key("task"), live.cfg.task)
     for group in SETTING_GROUPS:
         if group in PAGE.hidden:
             continue
         with st.sidebar.expander(group, expanded=group not in COLLAPSED_GROUPS):
             for field in FIELDS:
-                if field.group == group and field.used_by(task):
+                if field.group == group and field.used_by(live.cfg.task):
                     setting_widget(field, live)
     if PAGE.hidden:
         st.sidebar.caption(f"This classroom link hides: {', '.join(PAGE.hidden)}.")
-    apply_settings(live)
-
-
-def apply_settings(live: LiveSession) -> None:
-    """Run what the widgets say, and keep the address bar a link to it."""
-    values = {n: st.session_state.get(widget_key(n), getattr(live.cfg, n)) for n in FIELD_BY_NAME}
-    try:
-        notice = live.apply(RunConfig(**values))
-    except (ConfigError, SessionBusy) as err:
-        st.sidebar.error(f"Not applied: {err}")
-        return
-    if notice:
-        PAGE.set_notice(notice)
     query = write_link(live.cfg, PAGE.lesson, PAGE.hidden)
     if query != st.query_params.to_dict():
-        st.query_params.from_dict(query)
+        st.query_params.from_dict(query)  # the address bar is always a link to this setup
