@@ -1,22 +1,38 @@
 """gru-viz behind nginx: two Streamlit processes, sticky sessions, a session trains through it.
 
-A short version of ``python -m bench.nginx.run_cluster``. Skipped unless nginx is installed
-(apt-get install -y nginx-light) or GRU_VIZ_REQUIRE_NGINX is set (then a missing nginx fails).
+A short version of ``python -m bench.nginx.run_cluster``, and the config's defences checked
+against stand-in backends (a few lines of Python each, so these run in seconds): a forged
+route cookie reaches only servers of the pool, and the per-address limits answer 429 past
+their bursts while a classroom's worth of traffic from one address still gets through.
+Skipped unless nginx is installed (apt-get install -y nginx-light) or GRU_VIZ_REQUIRE_NGINX is
+set (then a missing nginx fails).
 """
 
 from __future__ import annotations
 
+import base64
+import contextlib
+import http.client
 import os
 import re
+import socket
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 
-from bench.nginx.run_cluster import cluster, nginx_binary, render_conf
+from bench.nginx.run_cluster import cluster, nginx_binary, proxy, render_conf
 from tests.conftest_browser import chromium_available
 
-pytest.importorskip("playwright.sync_api")
-
 REQUIRED = bool(os.environ.get("GRU_VIZ_REQUIRE_NGINX"))
+NEEDS_NGINX = pytest.mark.skipif(
+    not REQUIRED and nginx_binary() is None,
+    reason="needs nginx (apt-get install -y nginx-light)",
+)
 
 
 def test_config_template_takes_any_ports():
@@ -27,6 +43,8 @@ def test_config_template_takes_any_ports():
     servers = re.findall(r"^\s*server 127\.0\.0\.1:(\d+);", conf, flags=re.MULTILINE)
     assert servers == ["9001", "9002", "9003"]
     assert "proxy_http_version 1.1;" in conf and "$connection_upgrade" in conf
+    assert conf.count("proxy_pass http://gru_viz;") == 4  # every location goes to the pool
+    assert "limit_req_status 429;" in conf and "limit_conn gru_tabs 60;" in conf
 
 
 @pytest.mark.browser
@@ -35,6 +53,7 @@ def test_config_template_takes_any_ports():
     reason="needs nginx (apt-get install -y nginx-light) and Chromium",
 )
 def test_sessions_train_through_nginx_and_stay_on_one_process(capsys):
+    pytest.importorskip("playwright.sync_api")
     from bench.nginx.run_cluster import check
 
     with cluster(processes=2, hard_timeout=400) as c:
@@ -49,3 +68,167 @@ def test_sessions_train_through_nginx_and_stay_on_one_process(capsys):
             f"p95 update interval {result['p95_interval_s']:.2f} s, processes used "
             f"{result['processes_used']}, RSS per process {result['rss_mb']} MB"
         )
+
+
+# -- the config's defences, against stand-in backends ---------------------------------------
+class Server(ThreadingHTTPServer):
+    request_queue_size = 128  # the default 5 drops sixty connections arriving at once
+    daemon_threads = True
+
+
+class Backend:
+    """A loopback HTTP server that names itself in every answer; requests to the websocket
+    path are held open (like a tab's websocket) until ``release``."""
+
+    def __init__(self) -> None:
+        self.hits: Counter[str] = Counter()
+        self.held = 0
+        self._release = threading.Event()
+        backend = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+                path = self.path.split("?")[0]
+                backend.hits[path] += 1
+                if path == "/_stcore/stream":
+                    backend.held += 1
+                    backend._release.wait(60)
+                body = f"backend {backend.port}".encode()
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = Server(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def release(self) -> None:
+        self._release.set()
+
+    def close(self) -> None:
+        self.release()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class Canary:
+    """A loopback port outside the pool that counts every connection made to it."""
+
+    def __init__(self) -> None:
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.connections = 0
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                conn, _ = self.sock.accept()
+                self.connections += 1
+                conn.close()
+
+
+@contextlib.contextmanager
+def pool(tmp_path: Path, size: int = 2) -> Iterator[tuple[str, list[Backend]]]:
+    backends = [Backend() for _ in range(size)]
+    try:
+        with proxy([b.port for b in backends], tmp_path) as (url, _nginx):
+            yield url, backends
+    finally:
+        for backend in backends:
+            backend.close()
+
+
+def get(url: str, path: str = "/", cookie: str | None = None) -> tuple[int, str, str]:
+    """(status, body, the route cookie nginx set or "")."""
+    host, port = url.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=30)
+    try:
+        conn.request("GET", path, headers={"Cookie": cookie} if cookie else {})
+        reply = conn.getresponse()
+        body = reply.read().decode(errors="replace")
+        set_cookie = reply.getheader("Set-Cookie") or ""
+        return reply.status, body, set_cookie.split(";", 1)[0]
+    finally:
+        conn.close()
+
+
+def upstreams(tmp_path: Path) -> set[str]:
+    """Every upstream address nginx used, from its access log (``-``: none, e.g. a 429)."""
+    lines = (tmp_path / "logs" / "access.log").read_text().splitlines()
+    return {u for line in lines for u in line.split()[2].split(",") if u != "-"}
+
+
+@NEEDS_NGINX
+def test_a_forged_route_cookie_reaches_only_backends_of_the_pool(tmp_path):
+    canary = Canary()
+    # 16 bytes in the userid module's own format: accepted, hashed, still only onto the pool.
+    address = f"127.0.0.1:{canary.port}".ljust(16, "/").encode()[:16]
+    valid_looking = base64.b64encode(address).decode()[:22]
+    forged = [
+        "127.0.0.1:22",
+        f"127.0.0.1:{canary.port}",
+        f"localhost:{canary.port}",
+        "../",
+        "../../etc/passwd",
+        "%2e%2e%2f",
+        "unix:/var/run/docker.sock",
+        "gru_viz",
+        valid_looking,
+        "A" * 300,
+    ]
+    with pool(tmp_path) as (url, backends):
+        names = {f"backend {b.port}" for b in backends}
+        status, body, cookie = get(url)  # the normal path: a cookie, then always one backend
+        assert status == 200 and body in names and cookie.startswith("gru_viz_route=")
+        assert {get(url, cookie=cookie)[1] for _ in range(5)} == {body}
+        for value in forged:
+            for _ in range(3):
+                status, body, _set = get(url, cookie=f"gru_viz_route={value}")
+                assert status == 200 and body in names, (value, status, body)
+        answered = {get(url, cookie=f"gru_viz_route={valid_looking}")[1] for _ in range(5)}
+        assert len(answered) == 1  # a well-formed cookie is sticky, wherever it came from
+        served = upstreams(tmp_path)
+    assert served == {f"127.0.0.1:{b.port}" for b in backends}
+    assert canary.connections == 0
+    assert "userid cookie" in (tmp_path / "logs" / "error.log").read_text()  # ignored, logged
+
+
+@NEEDS_NGINX
+def test_the_page_rate_limit_answers_429_past_its_burst_and_a_class_still_gets_in(tmp_path):
+    with pool(tmp_path, size=1) as (url, [backend]):
+        # A class of 40 behind one NAT address opens the page (and its websocket) at once.
+        assert [get(url)[0] for _ in range(80)] == [200] * 80
+        answers = []
+        while not answers or answers[-1][0] != 429:  # a runaway client: more than any class
+            answers.append(get(url)[:2])
+            assert len(answers) < 2000, "the page rate limit never answered 429"
+        assert "429 Too Many Requests" in answers[-1][1]  # from nginx itself...
+        assert backend.hits["/"] == 80 + len(answers) - 1  # ...never reaching Streamlit
+        assert get(url, "/static/js/main.js")[0] == 200  # other zones are not affected
+        assert get(url, "/_stcore/health")[0] == 200
+        while get(url)[0] != 200:  # and the page comes back once the client slows down
+            time.sleep(0.2)
+
+
+@NEEDS_NGINX
+def test_one_address_may_open_60_tabs_and_the_61st_is_refused(tmp_path):
+    with pool(tmp_path, size=1) as (url, [backend]):
+        port = int(url.rsplit(":", 1)[1])
+        tabs = [http.client.HTTPConnection("127.0.0.1", port, timeout=60) for _ in range(60)]
+        for tab in tabs:  # held open by the backend, as a tab holds its websocket
+            tab.request("GET", "/_stcore/stream")
+        while backend.held < 60:
+            time.sleep(0.05)
+        status, body, _ = get(url, "/_stcore/stream")
+        assert status == 429 and "429 Too Many Requests" in body
+        assert get(url)[0] == 200 and get(url, "/_stcore/health")[0] == 200
+        backend.release()
+        assert {tab.getresponse().status for tab in tabs} == {200}
+        for tab in tabs:
+            tab.close()
+    assert backend.held == 60

@@ -8,7 +8,9 @@ clients that load the page first, as bench.load_test; ``--clients browser`` for 
 press Play and must train; then that every browser stayed on one process (nginx's log of
 upstream addresses) and, with several sessions, that they were spread over the processes.
 ``--capacity`` then raises the number of sessions per process until the p95 update interval
-passes 2 s (bench/load_test.py's measurements), to size a classroom server.
+passes 2 s (bench/load_test.py's measurements), to size a classroom server; it lifts the app's
+own cap (GRU_VIZ_MAX_SESSIONS=0) to measure past it. ``proxy`` alone puts nginx with this
+config in front of any loopback ports (tests/test_nginx.py uses stand-in backends).
 Run: python -m bench.nginx.run_cluster [--processes 2] [--sessions 4] [--capacity --step 5]
 Needs nginx (apt-get install -y nginx-light) and Chromium; all traffic stays on 127.0.0.1.
 """
@@ -75,41 +77,60 @@ def render_conf(template: str, listen: int, ports: list[int]) -> str:
 
 
 @contextlib.contextmanager
-def cluster(processes: int, hard_timeout: float = 900) -> Iterator[Cluster]:
+def proxy(ports: list[int], prefix: Path) -> Iterator[tuple[str, subprocess.Popen]]:
+    """nginx with gru-viz.conf in front of whatever listens on ``ports`` (Streamlit processes,
+    or a test's stand-ins), on a free loopback port; logs in ``prefix/logs``. Yields its URL."""
     binary = nginx_binary()
     if binary is None:
         raise RuntimeError("nginx not found: apt-get install -y nginx-light")
+    (prefix / "logs").mkdir(parents=True, exist_ok=True)
+    listen = free_port()
+    conf = prefix / "gru-viz.conf"
+    conf.write_text(render_conf(CONF.read_text(), listen, ports))
+    command = [binary, "-p", str(prefix), "-e", "stderr", "-c", str(conf)]
+    subprocess.run([*command, "-t", "-q"], check=True, timeout=30)
+    nginx = subprocess.Popen(
+        [*command, "-g", "daemon off;"],
+        stdout=subprocess.DEVNULL,
+        stderr=open(prefix / "logs" / "nginx.stderr", "w"),  # noqa: SIM115
+        start_new_session=True,
+    )
+    try:
+        url = f"http://127.0.0.1:{listen}"
+        wait_healthy(url, nginx, timeout=30)
+        yield url, nginx
+    finally:
+        stop_group(nginx)
+
+
+@contextlib.contextmanager
+def cluster(
+    processes: int, hard_timeout: float = 900, max_sessions: int | None = None
+) -> Iterator[Cluster]:
+    """``processes`` Streamlit processes behind nginx. ``max_sessions`` sets each process's
+    GRU_VIZ_MAX_SESSIONS (0: no cap; None: the app's default)."""
+    if nginx_binary() is None:
+        raise RuntimeError("nginx not found: apt-get install -y nginx-light")
     prefix = Path(tempfile.mkdtemp(prefix="gru-viz-nginx-"))
     (prefix / "logs").mkdir()
-    ports, listen = [free_port() for _ in range(processes)], free_port()
+    ports = [free_port() for _ in range(processes)]
     secret = secrets.token_hex(16)  # one secret: any process accepts the others' XSRF cookies
+    env = {"STREAMLIT_SERVER_COOKIE_SECRET": secret}
+    if max_sessions is not None:
+        env["GRU_VIZ_MAX_SESSIONS"] = str(max_sessions)
     with contextlib.ExitStack() as stack:
         servers = [
             stack.enter_context(
-                streamlit_app(
-                    port,
-                    prefix / "logs" / f"streamlit-{port}.log",
-                    env={"STREAMLIT_SERVER_COOKIE_SECRET": secret},
-                )
+                streamlit_app(port, prefix / "logs" / f"streamlit-{port}.log", env=env)
             )
             for port in ports
         ]
-        conf = prefix / "gru-viz.conf"
-        conf.write_text(render_conf(CONF.read_text(), listen, ports))
-        command = [binary, "-p", str(prefix), "-e", "stderr", "-c", str(conf)]
-        subprocess.run([*command, "-t", "-q"], check=True, timeout=30)
-        nginx = subprocess.Popen(
-            [*command, "-g", "daemon off;"],
-            stdout=subprocess.DEVNULL,
-            stderr=open(prefix / "logs" / "nginx.stderr", "w"),  # noqa: SIM115
-            start_new_session=True,
-        )
-        stack.callback(stop_group, nginx)
-        watchdog(hard_timeout, lambda: [stop_group(p) for p in [nginx, *servers]])
+        started = list(servers)  # nginx joins once it runs
+        watchdog(hard_timeout, lambda: [stop_group(p) for p in started])
         for port, server in zip(ports, servers, strict=True):
             wait_healthy(f"http://127.0.0.1:{port}", server)
-        url = f"http://127.0.0.1:{listen}"
-        wait_healthy(url, nginx, timeout=30)
+        url, nginx = stack.enter_context(proxy(ports, prefix))
+        started.append(nginx)
         yield Cluster(url, ports, servers, nginx, prefix)
 
 
@@ -197,7 +218,8 @@ def main() -> None:
         help="as in bench.load_test: browsers run out of CPU here before the servers do",
     )
     args = parser.parse_args()
-    with cluster(args.processes) as c:
+    # --capacity measures past the app's own cap (GRU_VIZ_MAX_SESSIONS): lift it there.
+    with cluster(args.processes, max_sessions=0 if args.capacity else None) as c:
         print(f"nginx on {c.url} -> {args.processes} Streamlit processes; prefix {c.prefix}")
         for port in c.ports:  # each process imports torch and plotly on its first session
             warm_up(f"http://127.0.0.1:{port}")

@@ -79,8 +79,9 @@ def _disconnected_ttl() -> float:
 def streamlit_liveness() -> Callable[[str], bool] | None:
     """This server's "is this session still connected?", or None where no server runs.
 
-    The one Streamlit internal this module relies on; raises if its API has changed. AppTest
-    installs a mock Runtime while a script runs: that is no server either.
+    The Streamlit internal the cap relies on (besides ``get_script_run_ctx`` for the session's
+    id); raises if its API has changed. AppTest installs a mock Runtime while a script runs:
+    that is no server either.
     """
     from streamlit.runtime import Runtime
 
@@ -127,10 +128,15 @@ class Admission:
         with self._lock:
             return len(self._places)
 
-    def admit(self, session_id: str) -> tuple[bool, int]:
-        """(may this session go on, places in use): admitted sessions always may."""
+    def admit(self, session_id: str, replacing: str | None = None) -> tuple[bool, int]:
+        """(may this session go on, places in use): admitted sessions always may, and so does a
+        reload, which takes over its old session's place (``replacing``) with its run."""
         with self._lock:
             if self._disabled or session_id in self._places:
+                return True, len(self._places)
+            if replacing is not None and replacing in self._places:
+                del self._places[replacing]
+                self._places[session_id] = None
                 return True, len(self._places)
             liveness = self._resolve_liveness()
             if liveness is None:  # no server to ask (AppTest) or a changed API: no cap
@@ -213,13 +219,16 @@ class Admission:
 ADMISSION = Admission(max_sessions_from_env())  # one per server process
 
 
-def admit(slot: st.delta_generator.DeltaGenerator | None = None) -> bool:
+def admit(
+    slot: st.delta_generator.DeltaGenerator | None = None, replacing: str | None = None
+) -> bool:
     """True: this session has a place, go on. False: the server is full and the full page has
-    been drawn (into ``slot`` if given); the caller must ``st.stop()``."""
+    been drawn (into ``slot`` if given); the caller must ``st.stop()``. ``replacing``: the old
+    session of a reload, whose place this one takes over."""
     session_id = current_session_id()
     if session_id is None:  # not a Streamlit script run: nothing to count
         return True
-    admitted, in_use = ADMISSION.admit(session_id)
+    admitted, in_use = ADMISSION.admit(session_id, replacing)
     if not admitted:
         with slot.container() if slot is not None else contextlib.nullcontext():
             st.warning(full_message(in_use), icon=":material/groups:")

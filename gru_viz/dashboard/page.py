@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import streamlit as st
+from streamlit.logger import get_logger
 
+from gru_viz.dashboard.capacity import admit
 from gru_viz.dashboard.charts import live_charts
 from gru_viz.dashboard.controls import controls
 from gru_viz.dashboard.downloads import sharing_and_downloads
@@ -16,6 +18,8 @@ from gru_viz.dashboard.state import PAGE
 from gru_viz.dashboard.status import status
 from gru_viz.session import TICK_SECONDS, TICK_TURN, LiveSession, warm_up_in_background
 
+LOG = get_logger(__name__)
+
 
 def live_panel(live: LiveSession) -> None:
     """One tick: train for this tick's budget, then draw everything that changes with it."""
@@ -26,7 +30,12 @@ def live_panel(live: LiveSession) -> None:
             live.tick()
         except Exception as err:  # a fault in training must never take the page down
             live.playing = False
-            fault_box.error(f"Training paused after an error: {err}")
+            # The message only: details go to the server log (students see no internals).
+            LOG.exception("training tick failed")
+            fault_box.error(
+                f"Training paused after an error ({type(err).__name__}). Press Play to try "
+                "again, or Reset."
+            )
         lesson_guide(live)
         status(live)
         sel = live_charts(live)
@@ -50,9 +59,15 @@ def link_problems() -> None:
 
 
 def main(boot_slot) -> None:
+    # A place on this server first (a reload takes over its old session's); a full server
+    # gets a short page instead of slowing every student down.
+    if not admit(boot_slot, replacing=PAGE.reload_of()):
+        st.stop()
     PAGE.count_full_run()
     if not PAGE.started:
         PAGE.start(st.query_params.to_dict())  # boot_slot says what is happening meanwhile
+    else:
+        PAGE.remember()
     live = PAGE.live
     boot_slot.empty()  # the models exist: the real charts take the placeholder's turn
     sidebar(live)
