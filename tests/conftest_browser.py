@@ -23,6 +23,16 @@ from bench.harness import (  # noqa: F401 (re-exported for the browser tests)
     wait_healthy,
 )
 
+# Playwright's expect() waits 5 s by default: too short for a loaded 2-core machine, where a
+# rerun under a class's load can take seconds. Raised once here, for every browser test.
+EXPECT_TIMEOUT_MS = 30_000
+try:
+    from playwright.sync_api import expect as _expect
+
+    _expect.set_options(timeout=EXPECT_TIMEOUT_MS)
+except ImportError:  # the browser tests skip themselves without Playwright
+    pass
+
 
 @contextlib.contextmanager
 def streamlit_server(extra_args: tuple[str, ...] = ()) -> Iterator[tuple[str, float]]:

@@ -35,7 +35,7 @@ COLLAPSE_WHEN_NARROW = f"""
   if (chosen || window.innerWidth >= {NARROW_PX}) return;
   const collapse = () => {{
     const button = document.querySelector('[data-testid="stSidebarCollapseButton"] button');
-    const open = document.querySelector('[data-testid="stSidebar"][aria-expanded="true"]');
+    const open = document.querySelector('[data-testid="stSidebar"][data-collapsed="false"]');
     if (button && open) button.click();
     return Boolean(button);
   }};

@@ -1,0 +1,117 @@
+"""The page as a lecturer meets it, in a real Chromium: a projector, a laptop, a reload, a
+hostile link, and charts that never go blank while training.
+
+One server for the module; every test opens its own browser context (its own cookies), and
+waits on page state, never on time.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.conftest_browser import (
+    BROWSER_MARKS,
+    CHART,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    RUNNING_DONE,
+    streamlit_server,
+    wait_until_settled,
+)
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+expect = playwright_api.expect
+
+pytestmark = BROWSER_MARKS
+PROJECTOR = {"width": 1920, "height": 1080}
+LAPTOP = {"width": 800, "height": 900}
+COUNTER = '[data-testid="stMetric"]:has-text("Training step") [data-testid="stMetricValue"]'
+
+
+@pytest.fixture(scope="module")
+def server():
+    with streamlit_server() as (url, _), playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield url, browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory) -> Path:
+    folder = Path(os.environ.get("GRU_VIZ_SCREENSHOTS") or tmp_path_factory.mktemp("shots"))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def open_page(server, path: str = "/", viewport: dict = PROJECTOR):
+    url, browser = server
+    page = browser.new_context(viewport=viewport).new_page()
+    page.goto(url + path)
+    page.locator(CHART).first.wait_for(state="visible", timeout=90_000)
+    wait_until_settled(page)
+    return page
+
+
+def button(page, label: str):
+    return page.locator('[data-testid="stButton"] button:visible', has_text=label)
+
+
+def test_a_lesson_guide_leaves_the_first_charts_on_a_1080p_screen(server, shots):
+    page = open_page(server, "/?lesson=forget")
+    expect(page.get_by_text("Lesson: Why plain RNNs forget")).to_be_visible()
+    loss_chart = page.locator(CHART).first.bounding_box()
+    assert loss_chart["y"] + 0.5 * loss_chart["height"] < PROJECTOR["height"], loss_chart
+    page.screenshot(path=shots / "lesson-1080p.png")
+    page.context.close()
+
+
+def test_a_reload_keeps_the_run_but_another_browser_gets_its_own(server):
+    page = open_page(server)
+    page.get_by_label("Steps per click").click()
+    page.get_by_role("option", name="10", exact=True).click()
+    button(page, "Step").click()
+    expect(page.locator(COUNTER)).to_have_text("10")
+    page.reload()
+    expect(page.get_by_text("Welcome back: your run (step 10)")).to_be_visible(timeout=90_000)
+    expect(page.locator(COUNTER)).to_have_text("10")
+    # The same address in another browser (its own cookies): a fresh run, nobody's old one.
+    other = open_page(server, page.url.removeprefix(server[0]))
+    expect(other.locator(COUNTER)).to_have_text("0")
+    assert other.get_by_text("Welcome back").count() == 0
+    for p in (page, other):
+        p.context.close()
+
+
+def test_a_laptop_window_starts_with_the_sidebar_tucked_away_and_whole_buttons(server, shots):
+    page = open_page(server, viewport=LAPTOP)
+    expect(page.locator('[data-testid="stSidebar"]')).to_have_attribute("data-collapsed", "true")
+    for label in ("Play", "Step", "Reset"):
+        cut = button(page, label).evaluate(
+            "b => [...b.querySelectorAll('p, span, div')].some(e => e.scrollWidth > e.clientWidth)"
+        )
+        assert not cut, f"the {label} button's label is cut"
+    overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"the page is {overflow} px wider than the window"
+    page.screenshot(path=shots / "laptop-800.png", full_page=True)
+    page.context.close()
+
+
+def test_a_hostile_link_shows_its_words_and_brings_in_nothing(server):
+    url, browser = server
+    page = browser.new_context(viewport=PROJECTOR).new_page()
+    outside = []
+    page.on("request", lambda r: outside.append(r.url) if "ev.il" in r.url else None)
+    page.goto(
+        url + "/?lesson=[Reset password](//ev.il/r)&task=![x](http://ev.il/b.png)"
+        "&seq_len=%0A%0A%23 Class cancelled"
+    )
+    page.wait_for_selector(RUNNING_DONE, timeout=90_000)
+    expect(page.get_by_text("From the link:")).to_be_visible()
+    assert page.locator('a[href*="ev.il"], img[src*="ev.il"]').count() == 0
+    assert page.locator("h1, h2, h3", has_text="Class cancelled").count() == 0
+    expect(page.locator('[data-testid="stCode"]')).to_contain_text("[Reset password](//ev.il/r)")
+    assert not outside
+    page.context.close()
