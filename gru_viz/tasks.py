@@ -36,6 +36,16 @@ class Batch:
 
 
 @dataclass(frozen=True)
+class Reference:
+    """A loss level drawn on the loss chart, and what being below it means."""
+
+    id: str  # "baseline", "memoryless" or "noise_floor"
+    value: float
+    label: str  # a few words on the line
+    meaning: str  # a sentence for the hover and the caption
+
+
+@dataclass(frozen=True)
 class Task:
     name: str
     title: str
@@ -46,6 +56,45 @@ class Task:
     generate: Callable[[RunConfig, int, torch.Generator], Batch]
     baseline: Callable[[RunConfig], float]
     baseline_note: str
+    # The best a model with no memory can do, where that beats the baseline (signal tasks: the
+    # next value is mostly the current one), and how it is computed.
+    memoryless: Callable[[RunConfig], float] | None = None
+    memoryless_note: str = ""
+    # Targets are noisy observations (signal tasks): their noise, σ², no model can predict.
+    noisy_targets: bool = False
+
+    def references(self, cfg: RunConfig) -> list[Reference]:
+        """The loss levels worth drawing for ``cfg``: baseline, memoryless, noise floor."""
+        levels = [
+            Reference(
+                "baseline",
+                self.baseline(cfg),
+                "baseline",
+                f"What a model scores by ignoring its inputs ({self.baseline_note}); a curve "
+                "that settles here has found only that trivial answer.",
+            )
+        ]
+        if self.memoryless is not None:
+            levels.append(
+                Reference(
+                    "memoryless",
+                    self.memoryless(cfg),
+                    "no memory",
+                    f"The best a model with no memory does ({self.memoryless_note}): below "
+                    "this line the model uses memory.",
+                )
+            )
+        if self.noisy_targets and cfg.noise > 0:
+            levels.append(
+                Reference(
+                    "noise_floor",
+                    cfg.noise**2,
+                    "noise floor",
+                    f"The targets carry noise of standard deviation {cfg.noise:g} that nothing "
+                    f"can predict: no model's loss can go below σ² = {cfg.noise**2:.3g}.",
+                )
+            )
+        return levels
 
     def loss_per_step(self, pred: torch.Tensor, batch: Batch) -> torch.Tensor:
         """(B, T) loss of each step's prediction; unscored steps hold 0."""
@@ -208,6 +257,33 @@ def _sampled_baseline(name: str) -> Callable[[RunConfig], float]:
     return baseline
 
 
+@functools.lru_cache(maxsize=64)
+def _sampled_repeat_loss(name: str, cfg: RunConfig) -> float:
+    """Loss of predicting the next value as the current input (or, where the input is missing,
+    the mean target): a rule that looks at the current step only, on the baseline's sequences."""
+    batch = TASKS[name].generate(cfg, 2048, torch.Generator().manual_seed(12345))
+    scored = batch.target[batch.loss_mask]
+    value = batch.x[..., 0]
+    if batch.x.shape[-1] > 1 and name == "missing":  # channel 1: observed (1) or missing (0)
+        value = torch.where(batch.x[..., 1] > 0.5, value, scored.mean())
+    guess = value[batch.loss_mask]
+    return float(((scored[:, 0] - guess) ** 2).mean())
+
+
+def _sampled_memoryless(name: str) -> Callable[[RunConfig], float]:
+    def memoryless(cfg: RunConfig) -> float:
+        keep = ("task", "seq_len", "noise", "trend", "season", "missing_rate")
+        return _sampled_repeat_loss(name, RunConfig(**{k: getattr(cfg, k) for k in keep}))
+
+    return memoryless
+
+
+_REPEAT_NOTE = "repeating the current input as the next value, sampled with a fixed seed"
+_MISSING_NOTE = (
+    "repeating the current input, or the mean target where it is missing, sampled with a fixed seed"
+)
+
+
 def _const(value: float) -> Callable[[RunConfig], float]:
     return lambda cfg: value
 
@@ -254,6 +330,9 @@ TASKS: dict[str, Task] = {
             forecast,
             _sampled_baseline("forecast"),
             _SIGNAL_NOTE,
+            _sampled_memoryless("forecast"),
+            _REPEAT_NOTE,
+            noisy_targets=True,
         ),
         Task(
             "varlen",
@@ -278,6 +357,9 @@ TASKS: dict[str, Task] = {
             missing,
             _sampled_baseline("missing"),
             _SIGNAL_NOTE,
+            _sampled_memoryless("missing"),
+            _MISSING_NOTE,
+            noisy_targets=True,
         ),
         Task(
             "irregular",
@@ -290,6 +372,9 @@ TASKS: dict[str, Task] = {
             irregular,
             _sampled_baseline("irregular"),
             _SIGNAL_NOTE,
+            _sampled_memoryless("irregular"),
+            _REPEAT_NOTE,
+            noisy_targets=True,
         ),
         Task(
             "reset",
