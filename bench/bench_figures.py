@@ -36,10 +36,10 @@ def figure_builders(trainer: Trainer) -> dict[str, Callable]:
     x, target = batch.x.numpy(), batch.target.numpy()
     loss_mask, valid = batch.loss_mask.numpy(), batch.valid.numpy()
     predictions = {k: p.prediction for k, p in probes.items()}
-    baseline, note, names = task.baseline(cfg), task.baseline_note, task.input_names(cfg)
+    names = task.input_names(cfg)
     cursor = cfg.total_len // 2
     return {
-        "loss": lambda: plots.loss_figure(histories, baseline, note),
+        "loss": lambda: plots.loss_figure(histories, task.references(cfg)),
         "grad_norm": lambda: plots.grad_norm_figure(histories, cfg.clip_norm),
         "grad_h": lambda: plots.grad_h_figure(probes, snapshots, None, cursor),
         "prediction": lambda: plots.prediction_figure(

@@ -20,7 +20,7 @@ from gru_viz.config import FIELD_BY_NAME
 from gru_viz.explain import NO_GATES_NOTE
 from gru_viz.kinds import KINDS, title
 from gru_viz.numbers import describe_share, format_number, recent_loss
-from gru_viz.records import BoundedSeries, Event, ProbeResult, ProbeSnapshots
+from gru_viz.records import BoundedSeries, Event, ProbeResult, ProbeSnapshots, Reference
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,7 @@ class RunView:
     step: int
     baseline: float
     baseline_note: str
+    references: tuple[Reference, ...]  # loss levels to draw: baseline, memoryless, noise floor
     loss_kind: str  # "mse" or "ce"
     input_names: tuple[str, ...]
     clip: float | None
@@ -61,6 +62,7 @@ def run_view(trainer: Any) -> RunView:
         step=trainer.step_count,
         baseline=task.baseline(cfg),
         baseline_note=task.baseline_note,
+        references=tuple(task.references(cfg)),
         loss_kind=task.loss_kind,
         input_names=task.input_names(cfg),
         clip=cfg.clip_norm,
@@ -114,10 +116,16 @@ def _list(parts: list[str]) -> str:
 
 # -- readings and numbers ---------------------------------------------------------------------
 def _loss_reading(view: RunView) -> str:
-    return (
-        "Training loss of each model on the same batches (thin: each step; thick: moving "
-        f"average). The dashed line is what a model scores by ignoring its inputs "
-        f"({view.baseline_note}): a curve that settles on it has found only that trivial answer."
+    lines = {
+        "baseline": "Dashed: the baseline, what a model scores by ignoring its inputs "
+        f"({view.baseline_note}); a curve that settles on it has found only that trivial answer.",
+        "memoryless": "Dash-dot: the best a model with no memory does; below it, the model "
+        "uses memory (below the baseline alone it need not).",
+        "noise_floor": "Dotted: the noise floor; the targets' own noise, which no model can "
+        "predict, keeps every loss above it.",
+    }
+    return "Training loss of each model on the same batches (faint: each step; thick: moving " + (
+        "average). " + " ".join(lines[r.id] for r in view.references if r.id in lines)
     )
 
 
@@ -275,9 +283,7 @@ CATALOGUE: tuple[FigureSpec, ...] = (
         "Loss",
         _loss_reading,
         "L",
-        lambda v, s: plots.loss_figure(
-            v.histories, v.baseline, v.baseline_note, log_y=s.log_y, marks=v.marks
-        ),
+        lambda v, s: plots.loss_figure(v.histories, v.references, log_y=s.log_y, marks=v.marks),
         _loss_numbers,
         per_probe=False,
     ),

@@ -23,7 +23,8 @@ from gru_viz.explain import NO_GATES_NOTE as NO_GATES_NOTE_TEXT
 from gru_viz.explain import equations_text
 from gru_viz.kinds import GATE_LABELS, KINDS
 from gru_viz.kinds import title as _title
-from gru_viz.records import BoundedSeries, ProbeResult, ProbeSnapshots
+from gru_viz.numbers import format_number
+from gru_viz.records import BoundedSeries, ProbeResult, ProbeSnapshots, Reference
 
 # Colour scales as explicit stops: plotly.js has no "RdBu_r", and unvalidated figures are sent
 # as written (validation is what expands a Python-side name).
@@ -45,7 +46,11 @@ ROW_HEIGHT = 290  # per row of a multi-row heatmap grid
 MARGIN = dict(l=60, r=20, t=40, b=45)
 LEGEND = dict(orientation="h", x=0, xanchor="left", y=1.02, yanchor="bottom")
 DASHED = dict(color=NEUTRAL, dash="dash", width=1.5)
-SMALL = dict(size=11)
+# Readable from the back of a room: ticks, axis titles and legends at 14 px, labels on lines 13.
+FONT = dict(size=14)
+SMALL = dict(size=13)
+# Each reference level has its own dash, so the lines tell apart without colour.
+REFERENCE_DASH = {"baseline": "dash", "memoryless": "dashdot", "noise_floor": "dot"}
 NOTE = dict(xref="paper", yref="paper", showarrow=False)  # text placed relative to the plot
 
 
@@ -64,20 +69,37 @@ def _layout(revision: str, x_title: str, y_title: str, log_y: bool = False, **ex
     A log/linear switch gets its own ``uirevision``: a zoom kept across it would be meaningless.
     """
     y_axis = _axis(y_title + (" (log)" if log_y else ""), type="log" if log_y else "linear")
-    if log_y:  # a bare "5" between 0.1 and 1 reads as five: label only the powers of ten
-        y_axis["minorloglabels"] = "none"
+    if log_y:  # ticks between powers of ten read as values (0.2, 0.5), never a bare "5"
+        y_axis.update(minorloglabels="complete", exponentformat="power")
     layout = dict(uirevision=revision + ("-log" if log_y else ""), height=HEIGHT, margin=MARGIN)
+    layout["font"] = FONT
     layout.update(legend=LEGEND, hovermode="x unified", xaxis=_axis(x_title), yaxis=y_axis)
     return dict(layout, **extra)
 
 
-def _hline(y: float, label: str, name: str) -> dict:
+def _log_range(*arrays, decades: float = 1.0) -> list[float] | None:
+    """A log axis range over the positive values, at least ``decades`` wide: a narrower one
+    gets a single tick, labelled with every digit (0.16666666666666674068)."""
+    values = np.concatenate([np.ravel(np.asarray(a, dtype=float)) for a in arrays] + [[]])
+    values = values[np.isfinite(values) & (values > 0)]
+    if not values.size:
+        return None
+    low, high = np.log10(values.min()), np.log10(values.max())
+    if high - low < decades:
+        middle = (low + high) / 2
+        low, high = middle - decades / 2, middle + decades / 2
+    pad = 0.05 * (high - low)
+    return [float(low - pad), float(high + pad)]
+
+
+def _hline(y: float, label: str, name: str, dash: str = "dash") -> dict:
     """A dashed full-width line, labelled on itself and in the legend.
 
     A shape (not a trace) spans the width at any zoom, and its label follows it onto log axes,
     where an annotation would need log10(y).
     """
-    line = dict(type="line", xref="paper", x0=0, x1=1, yref="y", y0=y, y1=y, line=DASHED)
+    line = dict(type="line", xref="paper", x0=0, x1=1, yref="y", y0=y, y1=y)
+    line["line"] = dict(DASHED, dash=dash)
     label = dict(text=label, textposition="end", yanchor="bottom", font=SMALL)
     return dict(line, name=name, showlegend=True, label=label)
 
@@ -189,7 +211,7 @@ def _grid(titles: list[list[str]], x_title: str, y_title: str) -> tuple[list[tup
             y_axis = _axis(y_title if c == 0 else "", domain=[top - height, top])
             layout[f"yaxis{n}"] = dict(y_axis, anchor=f"x{n}")
             title_at = dict(x=left + width / 2, y=top, xanchor="center", yanchor="bottom")
-            layout["annotations"].append(dict(NOTE, text=title, font=dict(size=13), **title_at))
+            layout["annotations"].append(dict(NOTE, text=title, font=dict(size=15), **title_at))
             refs.append((f"x{n}", f"y{n}"))
     return refs, layout
 
@@ -207,6 +229,7 @@ def _heatmaps(panels: list, scale: dict, colorbar: str, revision: str, cursor, y
     coloraxis = dict(scale, colorbar=dict(title=dict(text=colorbar), thickness=12))
     height = HEIGHT if len(panels) == 1 else 40 + ROW_HEIGHT * len(panels)
     layout.update(uirevision=revision, coloraxis=coloraxis, hovermode="closest", height=height)
+    layout["font"] = FONT
     layout["margin"] = dict(MARGIN, t=30 + 15 * max(cell[0].count("<br>") for cell in cells))
     if cursor is not None:
         layout["shapes"] = [_cursor(cursor, x, y) for x, y in refs]
@@ -215,13 +238,13 @@ def _heatmaps(panels: list, scale: dict, colorbar: str, revision: str, cursor, y
 
 def loss_figure(
     histories: dict[str, BoundedSeries],
-    baseline: float,
-    baseline_note: str,
+    references: list[Reference],
     log_y: bool = False,
     marks: list[Mark] = (),
 ) -> go.Figure:
-    """Training loss per step for each model, its moving average and the trivial baseline."""
-    data = []
+    """Training loss per step for each model, its moving average, and the task's reference
+    levels (baseline; memoryless and noise floor where they apply) as labelled lines."""
+    data, shown_values = [], []
     for kind, history in histories.items():
         steps, loss = history.array("step"), history.array("loss")
         shown = _positive(loss) if log_y else loss
@@ -229,34 +252,30 @@ def loss_figure(
         average = _moving_average(shown, window) if len(loss) else shown  # over every row
         rows = _evenly(len(steps))
         steps, shown, average = steps[rows], shown[rows], average[rows]
+        shown_values.append(shown)
         raw = _trace(kind, steps, shown, f"{_title(kind)} (each step)", "loss %{y:.4g}", width=1)
         data.append(dict(raw, opacity=0.3, showlegend=False))
         name = f"{_title(kind)} (smoothed; faint: each step)"
         data.append(_trace(kind, steps, average, name, "mean %{y:.4g}", width=2.5))
     layout = _layout("loss", "training step", "loss", log_y)
-    # Short on the line (the curves sit on it); the note is in the hover and the caption.
-    label = f"baseline {baseline:.3g}"
-    layout["shapes"] = [_hline(baseline, label, f"trivial baseline {baseline:.3g}")]
-    shapes, notes = _event_marks(list(marks))
-    layout["shapes"] += shapes
-    if notes:  # plotly drops an empty list: leave it out, so both send the same figure
-        layout["annotations"] = notes
-    # An invisible twin of the line carries the explanation into the unified hover.
     steps = np.concatenate([h.array("step") for h in histories.values()] + [np.zeros(0)])
     ends = [steps.min(), steps.max()] if steps.size else [0.0, 1.0]
-    hover = f"baseline {baseline:.3g}: {baseline_note}<extra></extra>"
-    data.append(
-        dict(
-            type="scatter",
-            x=ends,
-            y=[baseline] * 2,
-            mode="lines",
-            line=dict(width=0),
-            showlegend=False,
-            hovertemplate=hover,
-            name="trivial baseline",
-        )
-    )
+    shapes = []
+    for ref in references:
+        # Short on the line (the curves sit on it); the meaning is in the hover and the caption.
+        dash = REFERENCE_DASH.get(ref.id, "dash")
+        text = f"{ref.label} {format_number(ref.value)}"
+        shapes.append(_hline(ref.value, text, text, dash))
+        # An invisible twin of the line carries its meaning into the unified hover.
+        hover = f"{text}: {ref.meaning}<extra></extra>"
+        twin = dict(type="scatter", x=ends, y=[ref.value] * 2, mode="lines", name=ref.label)
+        data.append(dict(twin, line=dict(width=0), showlegend=False, hovertemplate=hover))
+    marked, notes = _event_marks(list(marks))
+    layout["shapes"] = shapes + marked
+    if notes:  # plotly drops an empty list: leave it out, so both send the same figure
+        layout["annotations"] = notes
+    if log_y and (span := _log_range(*shown_values, [r.value for r in references])):
+        layout["yaxis"]["range"] = span
     return unvalidated_figure(data, layout)
 
 
@@ -359,6 +378,9 @@ def grad_norm_figure(
         steps, hover = steps[rows], "‖g‖ = %{y:.3g}"
         data.append(_trace(kind, steps, shown, _title(kind), hover, width=1.5))
     layout = _layout("grad_norm", "training step", "total gradient norm, before clipping", log_y)
+    norms = [h.array("grad_norm") for h in histories.values()]
+    if log_y and (span := _log_range(*norms, [clip] if clip else [])):
+        layout["yaxis"]["range"] = span
     shapes, notes = _event_marks(list(marks))
     clip_line = [_hline(clip, f"clip at {clip:g}", f"clip at {clip:g}")] if clip is not None else []
     if clip_line + shapes:

@@ -38,6 +38,16 @@ class ProbeResult:
 
 
 @dataclass(frozen=True)
+class Reference:
+    """A loss level drawn on the loss chart, and what being below it means."""
+
+    id: str  # "baseline", "memoryless" or "noise_floor"
+    value: float
+    label: str  # a few words on the line
+    meaning: str  # a sentence for the hover and the caption
+
+
+@dataclass(frozen=True)
 class Event:
     """Something that changed a run while it trained: marked on the charts, kept in every export.
 

@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from gru_viz.config import RunConfig
+from gru_viz.records import Reference
 
 
 @dataclass
@@ -33,16 +34,6 @@ class Batch:
     target: torch.Tensor
     loss_mask: torch.Tensor
     valid: torch.Tensor
-
-
-@dataclass(frozen=True)
-class Reference:
-    """A loss level drawn on the loss chart, and what being below it means."""
-
-    id: str  # "baseline", "memoryless" or "noise_floor"
-    value: float
-    label: str  # a few words on the line
-    meaning: str  # a sentence for the hover and the caption
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from gru_viz.figures import CATALOGUE
 from gru_viz.kinds import KINDS
 from gru_viz.records import BoundedSeries
 from gru_viz.report import build_report, write_report
+from gru_viz.tasks import TASKS
 from gru_viz.trainer import Trainer
 
 SMALL = RunConfig(seq_len=12, hidden_size=8, batch_size=8, probe_samples=3)
@@ -71,7 +72,7 @@ def all_figures(trainer: Trainer, sample: int = 0, cursor: int | None = 3) -> di
     r, cfg, task = records(trainer), trainer.cfg, trainer.task
     predictions = {k: p.prediction for k, p in r["probes"].items()}
     return {
-        "loss": plots.loss_figure(r["histories"], task.baseline(cfg), task.baseline_note),
+        "loss": plots.loss_figure(r["histories"], task.references(cfg)),
         "hidden": plots.hidden_state_figure(r["probes"], sample, cursor=cursor),
         "gate": plots.gate_figure(r["probes"], sample, cursor=cursor),
         "grad_h": plots.grad_h_figure(r["probes"], r["snapshots"], None, cursor),
@@ -226,11 +227,11 @@ def test_padding_stays_nan_in_every_per_step_figure(varlen):
 def test_the_loss_chart_draws_the_trivial_baseline(adding, log_y):
     task, histories = adding.task, records(adding)["histories"]
     baseline = task.baseline(adding.cfg)
-    figure = plots.loss_figure(histories, baseline, task.baseline_note, log_y=log_y)
+    figure = plots.loss_figure(histories, task.references(adding.cfg), log_y=log_y)
     (line,) = figure.layout.shapes
     assert line.y0 == line.y1 == pytest.approx(baseline)
-    assert f"{baseline:.3g}" in line.name and f"{baseline:.3g}" in line.label.text
-    (twin,) = [t for t in figure.data if t.name == "trivial baseline"]
+    assert "baseline 0.167" == line.name == line.label.text  # 3 digits, never 20
+    (twin,) = [t for t in figure.data if t.name == "baseline"]
     assert task.baseline_note in twin.hovertemplate and set(twin.y) == {baseline}
     assert figure.layout.yaxis.type == ("log" if log_y else "linear")
     losses = [t for t in figure.data if t.name.endswith("(each step)")]
@@ -239,11 +240,32 @@ def test_the_loss_chart_draws_the_trivial_baseline(adding, log_y):
         finite_or_nan_equal(trace.y, history.array("loss"))
 
 
+def test_signal_tasks_draw_the_memoryless_line_and_with_noise_the_noise_floor():
+    task, cfg = TASKS["forecast"], RunConfig(task="forecast", noise=0.3)
+    figure = plots.loss_figure({}, task.references(cfg), log_y=True)
+    lines = {shape.name.split(" ")[0]: shape for shape in figure.layout.shapes}
+    assert set(lines) == {"baseline", "no", "noise"}
+    memoryless = next(t for t in figure.data if t.name == "no memory")
+    assert "below this line the model uses memory" in memoryless.hovertemplate
+    assert lines["noise"].y0 == pytest.approx(0.09)
+    assert {s.line.dash for s in figure.layout.shapes} == {"dash", "dashdot", "dot"}
+    assert plots.loss_figure({}, TASKS["adding"].references(RunConfig()), log_y=True)
+
+
+def test_a_narrow_log_axis_still_spans_a_decade():
+    # Before any training only the baseline is drawn: a range of one value got a single tick
+    # labelled 0.16666666666666674068.
+    figure = plots.loss_figure({}, TASKS["adding"].references(RunConfig()), log_y=True)
+    low, high = figure.layout.yaxis.range
+    assert high - low >= 1 and low < np.log10(1 / 6) < high
+    assert figure.layout.yaxis.minorloglabels == "complete"
+
+
 def test_long_runs_are_drawn_with_a_bounded_number_of_points():
     history = BoundedSeries(capacity=2000)
     for step in range(1999):
         history.append(step, loss=1.0 / (1 + step), grad_norm=float(step % 7 + 1))
-    loss = plots.loss_figure({"gru": history}, 0.5, "note")
+    loss = plots.loss_figure({"gru": history}, TASKS["adding"].references(RunConfig()))
     norms = plots.grad_norm_figure({"gru": history}, 1.0)
     raw, smooth = loss.data[0], loss.data[1]
     for trace in (raw, smooth, norms.data[0]):

@@ -284,3 +284,32 @@ def test_varlen_pads_after_a_length_in_the_upper_half():
     torch.testing.assert_close(
         batch.target[rows, lengths - 1, 0], values[rows, first] + values[rows, second]
     )
+
+
+# -- reference levels -------------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["forecast", "irregular"])
+def test_the_memoryless_line_is_what_repeating_the_current_input_scores(name):
+    # Recomputed here on other sequences: a rule that sees only the current step.
+    cfg = RunConfig(task=name, noise=0.1)
+    batch = TASKS[name].generate(cfg, 4096, torch.Generator().manual_seed(99))
+    repeat = batch.x[..., 0][batch.loss_mask]
+    target = batch.target[batch.loss_mask][:, 0]
+    measured = float(((target - repeat) ** 2).mean())
+    (memoryless,) = [r for r in TASKS[name].references(cfg) if r.id == "memoryless"]
+    assert memoryless.value == pytest.approx(measured, rel=0.05)
+    assert memoryless.value < 0.5 * TASKS[name].baseline(cfg)  # below the baseline: no memory
+
+
+def test_the_noise_floor_is_what_pure_noise_leaves_to_predict():
+    # No trend, no season: every target is noise of variance σ², which nothing can predict,
+    # so even the mean (the baseline) scores the floor.
+    cfg = RunConfig(task="forecast", noise=0.4, trend=0.0, season=0.0)
+    levels = {r.id: r.value for r in TASKS["forecast"].references(cfg)}
+    assert levels["noise_floor"] == pytest.approx(0.16)
+    assert levels["baseline"] == pytest.approx(levels["noise_floor"], rel=0.05)
+    assert "noise_floor" not in {r.id for r in TASKS["forecast"].references(RunConfig())}
+
+
+def test_tasks_without_a_memoryless_shortcut_draw_only_the_baseline():
+    for name in ("adding", "copy", "varlen", "reset"):
+        assert [r.id for r in TASKS[name].references(RunConfig(task=name))] == ["baseline"]
