@@ -20,7 +20,14 @@ from gru_viz.config import FIELD_BY_NAME
 from gru_viz.explain import NO_GATES_NOTE
 from gru_viz.kinds import KINDS, title
 from gru_viz.numbers import describe_share, format_number, recent_loss
-from gru_viz.records import BoundedSeries, Event, ProbeResult, ProbeSnapshots, Reference
+from gru_viz.records import (
+    BoundedSeries,
+    Event,
+    ProbeResult,
+    ProbeSnapshots,
+    Reference,
+    TimeMark,
+)
 
 
 @dataclass(frozen=True)
@@ -43,6 +50,19 @@ class RunView:
     loss_mask: np.ndarray  # (samples, T) the scored steps
     valid: np.ndarray  # (samples, T) False on padding
     events: tuple[Event, ...] = ()  # what changed while it trained
+    # Per probe sequence, the task's steps worth marking (markers, recall window, padding).
+    time_marks: tuple[tuple[TimeMark, ...], ...] = ()
+
+    def marks_of(self, sample: int) -> list[TimeMark]:
+        return list(self.time_marks[sample]) if self.time_marks else []
+
+    @property
+    def common_marks(self) -> list[TimeMark]:
+        """The marks every probe sequence shares: what a chart of their mean may show."""
+        if not self.time_marks:
+            return []
+        shared = set(self.time_marks[0]).intersection(*self.time_marks[1:])
+        return [m for m in self.time_marks[0] if m in shared]
 
     @property
     def marks(self) -> list[plots.Mark]:
@@ -75,7 +95,15 @@ def run_view(trainer: Any) -> RunView:
         loss_mask=batch.loss_mask.numpy(),
         valid=batch.valid.numpy(),
         events=tuple(trainer.events),
+        time_marks=_time_marks(task, cfg, batch),
     )
+
+
+def _time_marks(task: Any, cfg: Any, batch: Any) -> tuple[tuple[TimeMark, ...], ...]:
+    if task.time_marks is None:
+        return ()
+    x, valid = batch.x.numpy(), batch.valid.numpy()
+    return tuple(tuple(task.time_marks(x[s], valid[s], cfg)) for s in range(len(x)))
 
 
 def event_label(event: Event) -> str:
@@ -267,7 +295,10 @@ def _grad_h(view: RunView, sel: Selection) -> go.Figure:
         if view.scored_at_end
         else "loss is read at every step → each h_t also gets a direct gradient"
     )
-    return plots.grad_h_figure(view.probes, view.snapshots, None, sel.cursor, note=note)
+    marks = view.common_marks
+    return plots.grad_h_figure(
+        view.probes, view.snapshots, None, sel.cursor, note=note, marks=marks
+    )
 
 
 def _prediction(view: RunView, sel: Selection) -> go.Figure:
@@ -316,7 +347,9 @@ CATALOGUE: tuple[FigureSpec, ...] = (
             "that keeps its colour across many steps is holding something in memory."
         ),
         "h_t",
-        lambda v, s: plots.hidden_state_figure(v.probes, s.sample, cursor=s.cursor),
+        lambda v, s: plots.hidden_state_figure(
+            v.probes, s.sample, cursor=s.cursor, marks=v.marks_of(s.sample)
+        ),
         _hidden_numbers,
     ),
     FigureSpec(
@@ -324,7 +357,9 @@ CATALOGUE: tuple[FigureSpec, ...] = (
         "Gates",
         _gate_reading,
         "z_t, r_t (LSTM: i_t, f_t, o_t)",
-        lambda v, s: plots.gate_figure(v.probes, s.sample, cursor=s.cursor),
+        lambda v, s: plots.gate_figure(
+            v.probes, s.sample, cursor=s.cursor, marks=v.marks_of(s.sample)
+        ),
         _gate_numbers,
     ),
     FigureSpec(

@@ -24,7 +24,7 @@ from gru_viz.explain import equations_text
 from gru_viz.kinds import GATE_LABELS, KINDS
 from gru_viz.kinds import title as _title
 from gru_viz.numbers import format_number
-from gru_viz.records import BoundedSeries, ProbeResult, ProbeSnapshots, Reference
+from gru_viz.records import BoundedSeries, ProbeResult, ProbeSnapshots, Reference, TimeMark
 
 # Colour scales as explicit stops: plotly.js has no "RdBu_r", and unvalidated figures are sent
 # as written (validation is what expands a Python-side name).
@@ -138,6 +138,50 @@ def _event_marks(marks: list[Mark]) -> tuple[list[dict], list[dict]]:
     return shapes, notes
 
 
+MARK_COLOR = "#D55E00"  # vermillion: stands out on both colour scales and on white
+
+
+def _time_marks(marks: list[TimeMark], refs: list[tuple[str, str]]) -> tuple[list, list]:
+    """The task's marked steps on every panel: a line through a single step, two lines around
+    a span; each label once, at the foot of the first panel."""
+    shapes, notes, labelled = [], [], set()
+    line = dict(color=MARK_COLOR, width=1.5)
+    for first, last, label in marks:
+        edges = [first] if first == last else [first - 0.5, last + 0.5]
+        for x_ref, y_ref in refs:
+            for x in edges:
+                shapes.append(
+                    dict(
+                        type="line",
+                        xref=x_ref,
+                        x0=x,
+                        x1=x,
+                        yref=f"{y_ref} domain",
+                        y0=0,
+                        y1=1,
+                        line=line,
+                        opacity=0.9,
+                    )
+                )
+        if label not in labelled:
+            labelled.add(label)
+            x_ref, y_ref = refs[0]
+            notes.append(
+                dict(
+                    x=(first + last) / 2,
+                    xref=x_ref,
+                    y=0,
+                    yref=f"{y_ref} domain",
+                    yanchor="bottom",
+                    text=label,
+                    showarrow=False,
+                    font=dict(SMALL, color=MARK_COLOR),
+                    bgcolor="rgba(255,255,255,0.75)",
+                )
+            )
+    return shapes, notes
+
+
 def _positive(values: np.ndarray) -> np.ndarray:
     """Zero, negative or non-finite values would break a log axis: show them as gaps."""
     values = np.asarray(values, dtype=float)
@@ -216,7 +260,15 @@ def _grid(titles: list[list[str]], x_title: str, y_title: str) -> tuple[list[tup
     return refs, layout
 
 
-def _heatmaps(panels: list, scale: dict, colorbar: str, revision: str, cursor, y_title: str):
+def _heatmaps(
+    panels: list,
+    scale: dict,
+    colorbar: str,
+    revision: str,
+    cursor,
+    y_title: str,
+    marks: list[TimeMark] = (),
+):
     """Row×time heatmaps on one shared colour axis; panels[row] = [(title, symbol, z), ...]."""
     refs, layout = _grid([[cell[0] for cell in row] for row in panels], "time step t", y_title)
     data = []
@@ -231,8 +283,12 @@ def _heatmaps(panels: list, scale: dict, colorbar: str, revision: str, cursor, y
     layout.update(uirevision=revision, coloraxis=coloraxis, hovermode="closest", height=height)
     layout["font"] = FONT
     layout["margin"] = dict(MARGIN, t=30 + 15 * max(cell[0].count("<br>") for cell in cells))
+    shapes, notes = _time_marks(list(marks), refs)
     if cursor is not None:
-        layout["shapes"] = [_cursor(cursor, x, y) for x, y in refs]
+        shapes += [_cursor(cursor, x, y) for x, y in refs]
+    if shapes:
+        layout["shapes"] = shapes
+    layout["annotations"] += notes
     return unvalidated_figure(data, layout)
 
 
@@ -280,7 +336,11 @@ def loss_figure(
 
 
 def hidden_state_figure(
-    probes: dict[str, ProbeResult], sample: int, layer: int = -1, cursor: int | None = None
+    probes: dict[str, ProbeResult],
+    sample: int,
+    layer: int = -1,
+    cursor: int | None = None,
+    marks: list[TimeMark] = (),
 ) -> go.Figure:
     """Hidden state h as unit×time heatmaps, one panel per model, colours fixed to [-1, 1]."""
     if not probes:
@@ -291,11 +351,15 @@ def hidden_state_figure(
         for k, p in probes.items()
     ]
     scale = dict(cmin=-1, cmax=1, cmid=0, colorscale=DIVERGING)
-    return _heatmaps([row], scale, "h value", "hidden_state", cursor, "hidden unit")
+    return _heatmaps([row], scale, "h value", "hidden_state", cursor, "hidden unit", marks)
 
 
 def gate_figure(
-    probes: dict[str, ProbeResult], sample: int, layer: int = -1, cursor: int | None = None
+    probes: dict[str, ProbeResult],
+    sample: int,
+    layer: int = -1,
+    cursor: int | None = None,
+    marks: list[TimeMark] = (),
 ) -> go.Figure:
     """GRU z and r (and LSTM i, f, o) as unit×time heatmaps on one [0, 1] colour axis."""
     # Three panels a row leave too little width for a one-line title: break before the meaning.
@@ -310,7 +374,7 @@ def gate_figure(
     if not panels:
         return _note_figure(NO_GATES_NOTE, "gates")
     scale = dict(cmin=0, cmax=1, colorscale=SEQUENTIAL)
-    return _heatmaps(panels, scale, "gate: 0 → 1", "gates", cursor, "hidden unit")
+    return _heatmaps(panels, scale, "gate: 0 → 1", "gates", cursor, "hidden unit", marks)
 
 
 def grad_h_figure(
@@ -320,6 +384,7 @@ def grad_h_figure(
     cursor: int | None = None,
     *,
     note: str = GRAD_H_NOTE,
+    marks: list[TimeMark] = (),
 ) -> go.Figure:
     """‖∂L/∂h_t‖ against t on a log axis: now (solid), at initialisation (dotted), in between.
 
@@ -356,9 +421,12 @@ def grad_h_figure(
     layout = _layout("grad_h", "time step t", "‖∂L/∂h_t‖", log_y=True)
     layout["margin"] = dict(MARGIN, b=110)
     layout["yaxis"]["exponentformat"] = "power"
-    layout["annotations"] = [dict(NOTE, text=f"{note}<br>{legend}", **place)]
+    shapes, notes = _time_marks(list(marks), [("x", "y")])
+    layout["annotations"] = [dict(NOTE, text=f"{note}<br>{legend}", **place), *notes]
     if cursor is not None:
-        layout["shapes"] = [_cursor(cursor)]
+        shapes.append(_cursor(cursor))
+    if shapes:
+        layout["shapes"] = shapes
     return unvalidated_figure(data, layout)
 
 

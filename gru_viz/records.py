@@ -37,6 +37,11 @@ class ProbeResult:
     weights: dict[str, np.ndarray] = field(default_factory=dict)
 
 
+# Steps worth marking on a sequence's charts: (first step, last step, label), e.g. the adding
+# problem's marked values, the copy task's recall window, where padding starts.
+TimeMark = tuple[int, int, str]
+
+
 @dataclass(frozen=True)
 class Reference:
     """A loss level drawn on the loss chart, and what being below it means."""

@@ -12,11 +12,12 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
 from gru_viz.config import RunConfig
-from gru_viz.records import Reference
+from gru_viz.records import Reference, TimeMark
 
 
 @dataclass
@@ -53,6 +54,8 @@ class Task:
     memoryless_note: str = ""
     # Targets are noisy observations (signal tasks): their noise, σ², no model can predict.
     noisy_targets: bool = False
+    # The steps worth marking on a sequence's charts: (first step, last step, label).
+    time_marks: Callable[[np.ndarray, np.ndarray, RunConfig], list[TimeMark]] | None = None
 
     def references(self, cfg: RunConfig) -> list[Reference]:
         """The loss levels worth drawing for ``cfg``: baseline, memoryless, noise floor."""
@@ -275,6 +278,24 @@ _MISSING_NOTE = (
 )
 
 
+def _marked_steps(label: str) -> Callable[[np.ndarray, np.ndarray, RunConfig], list[TimeMark]]:
+    """Steps whose marker channel (input 1) is on, and where padding starts, if it does."""
+
+    def marks(x: np.ndarray, valid: np.ndarray, cfg: RunConfig) -> list[TimeMark]:
+        found = [(int(t), int(t), label) for t in np.flatnonzero((x[:, 1] > 0.5) & valid)]
+        padded = np.flatnonzero(~valid)
+        if padded.size:
+            found.append((int(padded[0]), len(valid) - 1, "padding"))
+        return found
+
+    return marks
+
+
+def _copy_marks(x: np.ndarray, valid: np.ndarray, cfg: RunConfig) -> list[TimeMark]:
+    k, lag = cfg.recall_len, cfg.seq_len
+    return [(0, k - 1, "symbols"), (k + lag, k + lag + k - 1, "recall")]
+
+
 def _const(value: float) -> Callable[[RunConfig], float]:
     return lambda cfg: value
 
@@ -297,6 +318,7 @@ TASKS: dict[str, Task] = {
             adding,
             _const(1 / 6),
             _ADDING_NOTE,
+            time_marks=_marked_steps("marked"),
         ),
         Task(
             "copy",
@@ -309,6 +331,7 @@ TASKS: dict[str, Task] = {
             copy,
             lambda c: math.log(c.n_symbols),
             "a uniform guess over the symbols: cross-entropy = log(alphabet size)",
+            time_marks=_copy_marks,
         ),
         Task(
             "forecast",
@@ -336,6 +359,7 @@ TASKS: dict[str, Task] = {
             varlen,
             _const(1 / 6),
             _ADDING_NOTE,
+            time_marks=_marked_steps("marked"),
         ),
         Task(
             "missing",
@@ -378,6 +402,7 @@ TASKS: dict[str, Task] = {
             reset,
             _sampled_baseline("reset"),
             _SIGNAL_NOTE,
+            time_marks=_marked_steps("marker"),
         ),
     )
 }

@@ -17,7 +17,7 @@ import pytest
 
 from gru_viz import plots
 from gru_viz.config import RunConfig
-from gru_viz.figures import CATALOGUE
+from gru_viz.figures import CATALOGUE, FIGURES, Selection, run_view
 from gru_viz.kinds import KINDS
 from gru_viz.records import BoundedSeries
 from gru_viz.report import build_report, write_report
@@ -416,3 +416,44 @@ def test_views_import_no_torch_model_trainer_or_streamlit(module):
             names = [node.module or ""]
         for name in names:
             assert not name.startswith(banned), f"{module} imports {name}"
+
+
+# -- the task's marked steps ---------------------------------------------------------------------
+def mark_lines(figure: go.Figure) -> list[float]:
+    return sorted({s.x0 for s in figure.layout.shapes or () if s.line.color == plots.MARK_COLOR})
+
+
+def mark_labels(figure: go.Figure) -> list[str]:
+    notes = figure.layout.annotations or ()
+    return [a.text for a in notes if a.font and a.font.color == plots.MARK_COLOR]
+
+
+def test_heatmaps_mark_the_adding_problems_two_values_on_every_panel(adding):
+    view = run_view(adding)
+    for sample in (0, 1):
+        marked = np.flatnonzero(view.x[sample, :, 1] > 0.5)
+        assert len(marked) == 2
+        for spec_id in ("hidden", "gates"):
+            figure = FIGURES[spec_id].build(view, Selection(sample=sample))
+            assert mark_lines(figure) == list(marked), (spec_id, sample)
+            assert mark_labels(figure) == ["marked"]
+    # The chart of the sequences' mean marks only the steps every sequence has marked.
+    shared = set.intersection(*(set(np.flatnonzero(x[:, 1] > 0.5)) for x in view.x))
+    assert mark_lines(FIGURES["grad_h"].build(view, Selection())) == sorted(shared)
+
+
+def test_the_copy_task_marks_its_symbols_and_recall_window_everywhere(copy_task):
+    view, k, lag = run_view(copy_task), copy_task.cfg.recall_len, copy_task.cfg.seq_len
+    edges = [-0.5, k - 0.5, k + lag - 0.5, 2 * k + lag - 0.5]
+    for spec_id in ("hidden", "gates", "grad_h"):
+        figure = FIGURES[spec_id].build(view, Selection())
+        assert mark_lines(figure) == edges, spec_id
+        assert mark_labels(figure) == ["symbols", "recall"]
+
+
+def test_padding_is_marked_where_it_starts(varlen):
+    view = run_view(varlen)
+    sample = int(np.argmin(view.valid.sum(axis=1)))  # the shortest sequence
+    end = int(view.valid[sample].sum())
+    figure = FIGURES["hidden"].build(view, Selection(sample=sample))
+    assert end - 0.5 in mark_lines(figure) and "padding" in mark_labels(figure)
