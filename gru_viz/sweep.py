@@ -1,0 +1,641 @@
+"""Length sweeps: how far back can each model remember? Final loss against sequence length.
+
+A sweep trains the chosen models at several sequence lengths (for the copy task: lags) and seeds,
+and reports each model's final loss as a share of the task's trivial baseline. The CLI's
+``python -m gru_viz sweep`` runs one to the end; a page can run the same plan in small budgeted
+slices, show the progress and cancel:
+
+    plan = SweepPlan(RunConfig(task="adding"), lengths=(10, 20, 40), seeds=(0, 1), steps=400)
+    runner = plan.runner()
+    while not runner.done:
+        progress = runner.run_slice(0.2)  # trains for about 0.2 s, then returns
+    figure = sweep_figure(runner.rows)
+
+One ``Trainer`` per (length, seed) trains every chosen model on the same batches, as the app
+does. Results are plain rows (dicts keyed by ``COLUMNS``), written by ``to_csv`` and drawn by
+``sweep_figure``. Only the training imports torch, so the figure, the table and the HTML can be
+built (and tested) from rows alone.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import math
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import plotly.graph_objects as go
+import plotly.offline
+
+from gru_viz.config import (
+    FIELD_BY_NAME,
+    ConfigError,
+    RunConfig,
+    config_to_strings,
+    estimated_step_seconds,
+)
+from gru_viz.kinds import KINDS
+from gru_viz.kinds import title as kind_title
+from gru_viz.numbers import RECENT, describe_share, format_number, recent_loss, share_of
+from gru_viz.plots import _hline, _layout, _note_figure, _positive, _trace, unvalidated_figure
+
+if TYPE_CHECKING:
+    from gru_viz.trainer import Trainer
+
+# One row per (model, length, seed). memoryless_loss is None where the task has no memoryless
+# reference; stopped is the training step at which the model stopped (diverged), else None.
+COLUMNS = (
+    "task",
+    "model",
+    "seq_len",
+    "seed",
+    "final_loss",
+    "baseline",
+    "memoryless_loss",
+    "steps",
+    "stopped",
+)
+Row = dict[str, Any]
+
+# A sweep runs on a shared machine's CPU: 200,000 model-steps at length 50 and the default sizes
+# is about 40 minutes by the cost budget's estimate, and several times that at length 200.
+MAX_MODEL_STEPS = 200_000
+MAX_LENGTHS = 20  # more points than this on one axis read as noise, and each is a full run
+MAX_SEEDS = 20
+
+READING = (
+    "Each line is one model's final loss (the mean of its last {recent} training losses) divided "
+    "by the task's trivial baseline, averaged over the seeds; the dots are the single seeds. "
+    "A model at 1 (the dashed line) has learned nothing beyond the baseline at that length; "
+    "lower is better, and a line that climbs towards 1 as the sequences grow shows where that "
+    "model's memory runs out."
+)
+MEMORYLESS_READING = (
+    "The dotted line is the best a model with no memory does: below it a model uses memory."
+)
+
+
+def parse_ints(text: str, name: str) -> tuple[int, ...]:
+    """'10,20, 40' -> (10, 20, 40); a ConfigError naming ``name`` for anything else."""
+    items = [item.strip() for item in str(text).split(",")]
+    if not any(items):
+        raise ConfigError(f"{name}: give one or more whole numbers, separated by commas")
+    values = []
+    for item in items:
+        if not item:
+            raise ConfigError(f"{name}: empty item in '{str(text)[:40]}'")
+        try:
+            values.append(int(item))
+        except ValueError:
+            raise ConfigError(f"{name}: '{item[:20]}' is not a whole number") from None
+    return tuple(values)
+
+
+def length_label(task: str) -> str:
+    """What the swept length is for ``task``: the copy task sweeps its lag."""
+    return "lag (blank steps to remember across)" if task == "copy" else "sequence length"
+
+
+def at_length(err: ConfigError, length: int) -> ConfigError:
+    """A config refused at one length: the seq_len field's own message says which; any other
+    reason (the cost budget) is prefixed with the length."""
+    text = str(err)
+    return ConfigError(
+        text if text.startswith(FIELD_BY_NAME["seq_len"].label) else f"at length {length}: {text}"
+    )
+
+
+@dataclass(frozen=True)
+class SweepRun:
+    """One Trainer's work: every model of ``cfg`` at one length and seed, for ``steps`` steps."""
+
+    index: int
+    cfg: RunConfig  # seq_len and seed set; cfg.models are the models it trains
+    steps: int
+    cost: float  # estimated seconds (the config's cost budget), to weigh progress and the ETA
+
+    @property
+    def length(self) -> int:
+        return self.cfg.seq_len
+
+    @property
+    def seed(self) -> int:
+        return self.cfg.seed
+
+    @property
+    def models(self) -> tuple[str, ...]:
+        return self.cfg.models
+
+    def describe(self) -> str:
+        return f"length {self.length}, seed {self.seed}"
+
+
+class SweepPlan:
+    """The runs of a sweep, each validated as a RunConfig (field limits, cost budget).
+
+    ``base`` gives every other setting; its seq_len and seed are replaced by each run's length
+    and seed, and ``models`` (default: base.models) replaces its models. Lengths are sorted and
+    repeats dropped; seeds keep their order. Runs go seed by seed, each over every length, so a
+    sweep cancelled half-way has every length for the first seeds.
+    """
+
+    def __init__(
+        self,
+        base: RunConfig,
+        lengths: Iterable[int],
+        seeds: Iterable[int] = (0,),
+        steps: int = 500,
+        models: Iterable[str] | None = None,
+    ):
+        self.lengths = tuple(sorted(dict.fromkeys(int(v) for v in lengths)))
+        self.seeds = tuple(dict.fromkeys(int(v) for v in seeds))
+        self.steps = int(steps)
+        if not self.lengths:
+            raise ConfigError("lengths: give at least one length")
+        if not self.seeds:
+            raise ConfigError("seeds: give at least one seed")
+        if len(self.lengths) > MAX_LENGTHS:
+            raise ConfigError(f"lengths: at most {MAX_LENGTHS} (got {len(self.lengths)})")
+        if len(self.seeds) > MAX_SEEDS:
+            raise ConfigError(f"seeds: at most {MAX_SEEDS} (got {len(self.seeds)})")
+        if self.steps < 1:
+            raise ConfigError("steps: must be at least 1")
+        # A bad seed or model list is wrong at every length: say it once, at the shortest.
+        changes = {} if models is None else {"models": tuple(models)}
+        try:
+            self.base = base.replace(**changes, seq_len=self.lengths[0], seed=self.seeds[0])
+        except ConfigError as err:
+            raise at_length(err, self.lengths[0]) from None
+        for seed in self.seeds[1:]:
+            self.base.replace(seed=seed)
+        self.models: tuple[str, ...] = self.base.models
+        total = self.model_steps
+        if total > MAX_MODEL_STEPS:
+            raise ConfigError(
+                f"sweep too large: {len(self.lengths)} lengths × {len(self.seeds)} seeds × "
+                f"{len(self.models)} models × {self.steps} steps = {total:,} model-steps "
+                f"(limit {MAX_MODEL_STEPS:,}: about 40 minutes of a shared CPU at length 50 "
+                "and the default sizes, hours at the longest lengths); use fewer lengths, "
+                "seeds, models or steps"
+            )
+        runs = []
+        for seed in self.seeds:
+            for length in self.lengths:
+                try:
+                    cfg = self.base.replace(seq_len=length, seed=seed)
+                except ConfigError as err:
+                    raise at_length(err, length) from None
+                cost = estimated_step_seconds(cfg) * self.steps
+                runs.append(SweepRun(len(runs), cfg, self.steps, cost))
+        self._runs = tuple(runs)
+
+    @property
+    def model_steps(self) -> int:
+        return len(self.lengths) * len(self.seeds) * len(self.models) * self.steps
+
+    @property
+    def estimated_seconds(self) -> float:
+        """Training time on the reference machine (the cost budget's estimate)."""
+        return sum(run.cost for run in self._runs)
+
+    def runs(self) -> Iterator[SweepRun]:
+        return iter(self._runs)
+
+    def __len__(self) -> int:
+        return len(self._runs)
+
+    def settings(self) -> dict[str, str]:
+        """What a reader needs to repeat the sweep, as strings (CLI-style names)."""
+        others = {
+            k: v
+            for k, v in config_to_strings(self.base).items()
+            if k not in ("seq_len", "seed", "task", "models")
+        }
+        return {
+            "task": self.base.task,
+            "models": ",".join(self.models),
+            "lengths": ",".join(map(str, self.lengths)),
+            "seeds": ",".join(map(str, self.seeds)),
+            "steps": str(self.steps),
+            **others,
+        }
+
+    def describe(self) -> str:
+        """'8 runs (4 lengths × 2 seeds) of gru+rnn, 400 steps each, about 1:02 estimated'."""
+        return (
+            f"{len(self)} runs ({len(self.lengths)} lengths × {len(self.seeds)} seeds) of "
+            f"{'+'.join(self.models)}, {self.steps} steps each, about "
+            f"{format_duration(self.estimated_seconds)} estimated"
+        )
+
+    def runner(self) -> SweepRunner:
+        return SweepRunner(self)
+
+
+@dataclass(frozen=True)
+class SweepProgress:
+    """Where a sweep stands, for a progress bar."""
+
+    runs_done: int
+    runs_total: int
+    fraction: float  # of the estimated work, 0 to 1
+    current: SweepRun | None  # the run being trained (None between runs and at the end)
+    current_step: int
+    busy_seconds: float  # time spent training so far (not the time between slices)
+    done: bool
+    cancelled: bool
+
+    @property
+    def eta_seconds(self) -> float | None:
+        """Training time left, extrapolated from the time so far; None before any."""
+        if self.done:
+            return 0.0
+        if self.fraction <= 0 or self.busy_seconds <= 0:
+            return None
+        return self.busy_seconds * (1 - self.fraction) / self.fraction
+
+    def describe(self) -> str:
+        """'3/8 runs, 41 %, now length 40, seed 1: step 120/400, about 1:05 left'."""
+        percent = math.floor(100 * self.fraction)  # 100 % only when done
+        parts = [f"{self.runs_done}/{self.runs_total} runs", f"{percent} %"]
+        if self.cancelled:
+            parts.append("cancelled")
+        elif self.current is not None:
+            run = self.current
+            parts.append(f"now {run.describe()}: step {self.current_step}/{run.steps}")
+        eta = self.eta_seconds
+        if eta is not None and not self.done:
+            parts.append(f"about {format_duration(eta)} left")
+        return ", ".join(parts)
+
+
+def format_duration(seconds: float) -> str:
+    """0:07, 12:30, 1:02:03."""
+    seconds = int(round(max(seconds, 0)))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+class SweepRunner:
+    """Trains a plan's runs a slice at a time; ``rows`` holds the finished runs only."""
+
+    def __init__(self, plan: SweepPlan):
+        self.plan = plan
+        self.rows: list[Row] = []
+        self._runs = tuple(plan.runs())
+        self._next = 0  # index of the run being trained, or the next to start
+        self._trainer: Trainer | None = None
+        self._done_cost = 0.0
+        self._total_cost = sum(run.cost for run in self._runs) or 1.0
+        self._busy = 0.0
+        self.cancelled = False
+
+    @property
+    def done(self) -> bool:
+        return self.cancelled or self._next >= len(self._runs)
+
+    def run_slice(self, seconds: float) -> SweepProgress:
+        """Train for about ``seconds`` (at least one step, unless done), then return.
+
+        A slice may finish a run and start the next; building a run's models counts towards it.
+        """
+        start = time.perf_counter()
+        while not self.done:
+            if self._trainer is None:
+                self._trainer = self._start(self._runs[self._next])
+            trainer, run = self._trainer, self._runs[self._next]
+            left = max(seconds - (time.perf_counter() - start), 0.0)
+            taken = trainer.run_for(left, max_steps=run.steps - trainer.step_count)
+            if not taken or trainer.step_count >= run.steps:  # finished, or every model stopped
+                self._finish(run, trainer)
+            if time.perf_counter() - start >= seconds:
+                break
+        self._busy += time.perf_counter() - start
+        return self.progress()
+
+    def cancel(self) -> None:
+        """Stop: the run in progress is dropped, finished runs stay in ``rows``."""
+        self._trainer = None
+        self.cancelled = True
+
+    def progress(self) -> SweepProgress:
+        current, step, cost = None, 0, self._done_cost
+        if self._trainer is not None:
+            current = self._runs[self._next]
+            step = self._trainer.step_count
+            cost += current.cost * step / current.steps
+        return SweepProgress(
+            runs_done=self._next,
+            runs_total=len(self._runs),
+            fraction=1.0 if self._next >= len(self._runs) else min(cost / self._total_cost, 1),
+            current=current,
+            current_step=step,
+            busy_seconds=self._busy,
+            done=self.done,
+            cancelled=self.cancelled,
+        )
+
+    @staticmethod
+    def _start(run: SweepRun) -> Trainer:
+        from gru_viz.records import BoundedSeries
+        from gru_viz.trainer import Trainer
+
+        trainer = Trainer(run.cfg)
+        for slot in trainer.slots.values():  # every step kept: the final loss is the last 20
+            slot.history = BoundedSeries(capacity=run.steps + 1)
+        return trainer
+
+    def _finish(self, run: SweepRun, trainer: Trainer) -> None:
+        self.rows.extend(run_rows(trainer))
+        self._trainer = None
+        self._next += 1
+        self._done_cost += run.cost
+
+
+def run_rows(trainer: Trainer) -> list[Row]:
+    """One row per model of a trained Trainer: its final loss (``recent_loss``) and references.
+
+    A model that stopped (diverged) counts with the mean of its last recorded losses, and
+    ``stopped`` says at which step it stopped.
+    """
+    cfg, task = trainer.cfg, trainer.task
+    baseline = float(task.baseline(cfg))
+    memoryless = float(task.memoryless(cfg)) if task.memoryless is not None else None
+    rows = []
+    for kind, slot in trainer.slots.items():
+        steps = slot.history.array("step")
+        stopped = None
+        if slot.stopped is not None:  # every step before it was recorded
+            stopped = int(steps[-1]) + 1 if steps.size else 1
+        rows.append(
+            {
+                "task": cfg.task,
+                "model": kind,
+                "seq_len": cfg.seq_len,
+                "seed": cfg.seed,
+                "final_loss": recent_loss(slot.history.array("loss")),
+                "baseline": baseline,
+                "memoryless_loss": memoryless,
+                "steps": int(steps[-1]) if steps.size else 0,
+                "stopped": stopped,
+            }
+        )
+    return rows
+
+
+def run_sweep(
+    plan: SweepPlan,
+    on_progress: Callable[[SweepProgress], None] | None = None,
+    slice_seconds: float = 0.1,
+) -> list[Row]:
+    """Run every run of ``plan`` to the end; ``on_progress`` is called after each slice."""
+    runner = plan.runner()
+    while not runner.done:
+        progress = runner.run_slice(slice_seconds)
+        if on_progress:
+            on_progress(progress)
+    return runner.rows
+
+
+# -- rows as files ------------------------------------------------------------------------------
+def to_csv(rows: Iterable[Mapping[str, Any]]) -> str:
+    """The rows as CSV with a header; floats written exactly, None as an empty cell."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n", extrasaction="ignore")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: ("" if row.get(k) is None else row[k]) for k in COLUMNS})
+    return out.getvalue()
+
+
+def from_csv(text: str) -> list[Row]:
+    """Rows back from ``to_csv`` text, with their types."""
+    ints, floats = ("seq_len", "seed", "steps"), ("final_loss", "baseline")
+    rows = []
+    for raw in csv.DictReader(io.StringIO(text)):
+        row: Row = dict(raw)
+        for key in ints:
+            row[key] = int(row[key])
+        for key in floats:
+            row[key] = float(row[key])
+        row["memoryless_loss"] = float(raw["memoryless_loss"]) if raw["memoryless_loss"] else None
+        row["stopped"] = int(raw["stopped"]) if raw["stopped"] else None
+        rows.append(row)
+    return rows
+
+
+# -- reading the rows (pure: numbers in, numbers and figures out) -------------------------------
+def _models_of(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    present = {row["model"] for row in rows}
+    return [k for k in KINDS if k in present] + sorted(present - set(KINDS))
+
+
+def _share(row: Mapping[str, Any]) -> float:
+    return share_of(float(row["final_loss"]), float(row["baseline"]))
+
+
+def _mean(values: list[float]) -> float:
+    finite = [v for v in values if not math.isnan(v)]
+    return float(np.mean(finite)) if finite else math.nan
+
+
+def share_table(rows: Sequence[Mapping[str, Any]]) -> tuple[list[int], dict[str, list[float]]]:
+    """(lengths, {model: mean over seeds of final loss ÷ baseline at each length}); NaN where a
+    model has no finished run at that length."""
+    lengths = sorted({int(row["seq_len"]) for row in rows})
+    table = {}
+    for kind in _models_of(rows):
+        table[kind] = [
+            _mean([_share(r) for r in rows if r["model"] == kind and int(r["seq_len"]) == length])
+            for length in lengths
+        ]
+    return lengths, table
+
+
+def sweep_figure(rows: Sequence[Mapping[str, Any]]) -> go.Figure:
+    """Final loss ÷ baseline against length: a line per model through the mean over seeds, the
+    seeds as dots, a dashed line at 1 (the baseline); log y. Rows as run_rows or from_csv give."""
+    rows = list(rows)
+    if not rows:
+        return _note_figure("No finished runs yet.", "sweep")
+    lengths, table = share_table(rows)
+    data = []
+    for kind, means in table.items():
+        name = kind_title(kind)
+        mine = [r for r in rows if r["model"] == kind]
+        seeds = len({r["seed"] for r in mine})
+        hover = f"{name}, length %{{x}}: %{{y:.3g}} × baseline (mean of seeds)<extra></extra>"
+        label = f"{name} (mean of {seeds} seed{'s' if seeds != 1 else ''})"
+        line = _trace(kind, lengths, _positive(np.array(means)), label, hover, "lines+markers")
+        data.append(dict(line, line=dict(line["line"], width=2.5)))
+        hover = f"{name}, length %{{x}}, seed %{{customdata}}: %{{y:.3g}} × baseline<extra></extra>"
+        dots = _trace(
+            kind,
+            [int(r["seq_len"]) for r in mine],
+            _positive(np.array([_share(r) for r in mine])),
+            f"{name} (each seed)",
+            hover,
+            "markers",
+        )
+        colour = dots.pop("line")["color"]
+        data.append(
+            dict(
+                dots,
+                customdata=[int(r["seed"]) for r in mine],
+                marker=dict(color=colour, size=7, opacity=0.55, symbol="circle-open"),
+                showlegend=False,
+            )
+        )
+    memoryless = [
+        _mean(
+            [
+                share_of(float(r["memoryless_loss"]), float(r["baseline"]))
+                for r in rows
+                if int(r["seq_len"]) == length and r.get("memoryless_loss") not in (None, "")
+            ]
+        )
+        for length in lengths
+    ]
+    if not all(math.isnan(v) for v in memoryless):
+        hover = "no memory at length %{x}: %{y:.3g} × baseline<extra></extra>"
+        line = _trace("", lengths, _positive(np.array(memoryless)), "best without memory", hover)
+        data.append(dict(line, line=dict(line["line"], dash="dot", width=1.5)))
+    task = str(rows[0]["task"])
+    layout = _layout("sweep", length_label(task), "final loss ÷ baseline", log_y=True)
+    layout["hovermode"] = "closest"
+    if len(lengths) > 1 and lengths[-1] >= 4 * lengths[0]:  # doublings read as equal steps
+        layout["xaxis"].update(type="log", tickvals=lengths, ticktext=[str(v) for v in lengths])
+    else:
+        layout["xaxis"].update(tickvals=lengths)
+    layout["shapes"] = [_hline(1.0, "baseline", "baseline (learned nothing)")]
+    return unvalidated_figure(data, layout)
+
+
+def reading(rows: Sequence[Mapping[str, Any]]) -> str:
+    """How to read the sweep figure, then what these rows say at the longest length."""
+    rows = list(rows)
+    parts = [READING.format(recent=RECENT)]
+    if any(r.get("memoryless_loss") not in (None, "") for r in rows):
+        parts.append(MEMORYLESS_READING)
+    if rows:
+        lengths, table = share_table(rows)
+        at = ", ".join(
+            f"{kind_title(kind)} {describe_share(means[-1], 1.0)}" for kind, means in table.items()
+        )
+        parts.append(f"At length {lengths[-1]}: {at} (mean of seeds).")
+        stopped = sum(1 for r in rows if r.get("stopped") not in (None, ""))
+        if stopped:
+            parts.append(
+                f"{stopped} run{'s' if stopped != 1 else ''} stopped (diverged); each counts "
+                "with the mean of its last recorded losses."
+            )
+    return " ".join(parts)
+
+
+def share_text(rows: Sequence[Mapping[str, Any]]) -> str:
+    """The share table as aligned plain text, for a terminal."""
+    lengths, table = share_table(rows)
+    names = {kind: kind_title(kind) for kind in table}
+    first = max([len("length"), *map(len, names.values())])
+    cells = [[format_number(v, 3) for v in means] for means in table.values()]
+    width = max([len(str(v)) for v in lengths] + [len(c) for row in cells for c in row]) + 2
+    lines = ["length".ljust(first) + "".join(str(v).rjust(width) for v in lengths)]
+    for kind, row in zip(table, cells, strict=True):
+        lines.append(names[kind].ljust(first) + "".join(c.rjust(width) for c in row))
+    return "\n".join(lines)
+
+
+# -- a self-contained page ----------------------------------------------------------------------
+STYLE = """\
+body { font-family: system-ui, sans-serif; max-width: 1000px; margin: 2em auto; padding: 0 1em;
+       line-height: 1.45; }
+table { border-collapse: collapse; margin: 0.5em 0 1.5em; }
+td, th { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: left; }
+td.n { text-align: right; font-variant-numeric: tabular-nums; }"""
+
+
+def _html_table(header: Sequence[str], rows: Iterable[Sequence[str]], numeric_from: int) -> str:
+    def cells(row: Sequence[str], tag: str) -> str:
+        numeric = ' class="n"' if tag == "td" else ""
+        return "".join(
+            f"<{tag}{numeric if i >= numeric_from else ''}>{html.escape(str(c))}</{tag}>"
+            for i, c in enumerate(row)
+        )
+
+    body = "".join(f"<tr>{cells(row, 'td')}</tr>" for row in rows)
+    return f"<table><tr>{cells(header, 'th')}</tr>{body}</table>"
+
+
+def build_html(rows: Sequence[Mapping[str, Any]], plan: SweepPlan | None = None) -> str:
+    """The sweep as one self-contained HTML page: plotly.js inlined once, the figure, how to
+    read it, the mean shares, every run and (with ``plan``) the settings."""
+    rows = list(rows)
+    task = str(rows[0]["task"]) if rows else plan.base.task if plan else ""
+    heading = f"gru-viz sweep: {task}, final loss against {length_label(task).split(' (')[0]}"
+    div = sweep_figure(rows).to_html(
+        full_html=False,
+        include_plotlyjs=False,
+        div_id="fig-sweep",
+        config={"displaylogo": False, "responsive": True},
+    )
+    lengths, table = share_table(rows)
+    means = _html_table(
+        ["model", *map(str, lengths)],
+        ([kind_title(k), *(format_number(v, 3) for v in vs)] for k, vs in table.items()),
+        1,
+    )
+    runs = _html_table(
+        ["model", "length", "seed", "final loss", "÷ baseline", "baseline", "steps", "stopped at"],
+        (
+            [
+                kind_title(r["model"]),
+                r["seq_len"],
+                r["seed"],
+                format_number(float(r["final_loss"]), 4),
+                format_number(_share(r), 3),
+                format_number(float(r["baseline"]), 4),
+                r["steps"],
+                "" if r.get("stopped") in (None, "") else r["stopped"],
+            ]
+            for r in rows
+        ),
+        1,
+    )
+    settings = ""
+    if plan is not None:
+        from gru_viz.tasks import get_task  # a plan means training, so torch is there anyway
+
+        note = get_task(plan.base.task).baseline_note
+        settings = f"<h2>Settings</h2><p>Baseline: {html.escape(note)}.</p>" + _html_table(
+            ["setting", "value"], plan.settings().items(), 2
+        )
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{html.escape(heading)}</title>
+<style>{STYLE}</style>
+<script type="text/javascript">{plotly.offline.get_plotlyjs()}</script>
+</head><body>
+<h1>{html.escape(heading)}</h1>
+<p>{html.escape(reading(rows))}</p>
+{div}
+<h2>Final loss ÷ baseline, mean of seeds</h2>
+{means}
+{settings}
+<h2>Every run</h2>
+{runs}
+</body></html>
+"""
+
+
+def write_files(rows: Sequence[Mapping[str, Any]], folder: str | Path, plan=None) -> list[str]:
+    """Write sweep.csv and sweep.html to ``folder``; returns the names written."""
+    folder = Path(folder)
+    (folder / "sweep.csv").write_text(to_csv(rows), encoding="utf-8")
+    (folder / "sweep.html").write_text(build_html(rows, plan), encoding="utf-8")
+    return ["sweep.csv", "sweep.html"]
