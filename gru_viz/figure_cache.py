@@ -4,7 +4,7 @@ A live tick redraws every chart, but the probe charts (hidden states, gates, ‖
 prediction) change only when a probe runs (every ``probe_every`` steps), after an intervention,
 or when the user moves the probe sample or the time cursor. Each redraw of a plotly Figure
 costs building it and ``to_dict`` (a deep copy and base64 of every array), which is what
-``st.plotly_chart`` serialises. Cached and frozen, an unchanged chart costs almost nothing per
+the chart is sent. Cached and frozen, an unchanged chart costs almost nothing per
 tick; on a server shared by a class that was a quarter of every tick (bench.load_test).
 """
 
@@ -19,9 +19,9 @@ _VALUES = (int, float, str, bool, type(None))
 
 
 class FrozenFigure(go.Figure):
-    """A finished figure whose dict is computed on first use and then reused.
+    """A finished figure whose dict and JSON are computed on first use and then reused.
 
-    Never change one after it has been drawn: the change would not reach the dict.
+    Never change one after it has been drawn: the change would not reach them.
     """
 
     def to_dict(self) -> dict[str, Any]:
@@ -30,6 +30,15 @@ class FrozenFigure(go.Figure):
         except AttributeError:
             self._frozen_dict = super().to_dict()
             return self._frozen_dict
+
+    def to_json(self, *args: Any, **kwargs: Any) -> str:
+        if args or kwargs:
+            return super().to_json(*args, **kwargs)
+        try:
+            return self._frozen_json
+        except AttributeError:
+            self._frozen_json = super().to_json()
+            return self._frozen_json
 
 
 def freeze(figure: go.Figure) -> FrozenFigure:

@@ -70,11 +70,20 @@ def _layout(revision: str, x_title: str, y_title: str, log_y: bool = False, **ex
     """
     y_axis = _axis(y_title + (" (log)" if log_y else ""), type="log" if log_y else "linear")
     if log_y:  # ticks between powers of ten read as values (0.2, 0.5), never a bare "5"
-        y_axis.update(minorloglabels="complete", exponentformat="power")
+        y_axis.update(minorloglabels="none", exponentformat="power")
     layout = dict(uirevision=revision + ("-log" if log_y else ""), height=HEIGHT, margin=MARGIN)
     layout["font"] = FONT
     layout.update(legend=LEGEND, hovermode="x unified", xaxis=_axis(x_title), yaxis=y_axis)
     return dict(layout, **extra)
+
+
+def _set_log_range(axis: dict, span: list[float] | None) -> None:
+    """Fix a log axis to ``span``; below three decades, label the ticks between powers of ten
+    too (0.2, 0.5): with only powers of ten a narrow axis would have one label or none."""
+    if span is not None:
+        axis["range"] = span
+        if span[1] - span[0] < 3:
+            axis["minorloglabels"] = "complete"
 
 
 def _log_range(*arrays, decades: float = 1.0) -> list[float] | None:
@@ -330,8 +339,8 @@ def loss_figure(
     layout["shapes"] = shapes + marked
     if notes:  # plotly drops an empty list: leave it out, so both send the same figure
         layout["annotations"] = notes
-    if log_y and (span := _log_range(*shown_values, [r.value for r in references])):
-        layout["yaxis"]["range"] = span
+    if log_y:
+        _set_log_range(layout["yaxis"], _log_range(*shown_values, [r.value for r in references]))
     return unvalidated_figure(data, layout)
 
 
@@ -417,9 +426,9 @@ def grad_h_figure(
     which = "mean over probe samples" if sample is None else f"probe sample {sample}"
     legend = f"solid: now · dotted: initialisation · faint: in between · {which}"
     # Under the axis title, not on the plot: inside it, it collides with the ticks on a laptop.
-    place = dict(x=0, y=-0.3, xanchor="left", yanchor="top", align="left", font=SMALL)
+    place = dict(x=0, y=-0.42, xanchor="left", yanchor="top", align="left", font=SMALL)
     layout = _layout("grad_h", "time step t", "‖∂L/∂h_t‖", log_y=True)
-    layout["margin"] = dict(MARGIN, b=110)
+    layout["margin"] = dict(MARGIN, b=135)
     layout["yaxis"]["exponentformat"] = "power"
     shapes, notes = _time_marks(list(marks), [("x", "y")])
     layout["annotations"] = [dict(NOTE, text=f"{note}<br>{legend}", **place), *notes]
@@ -447,8 +456,8 @@ def grad_norm_figure(
         data.append(_trace(kind, steps, shown, _title(kind), hover, width=1.5))
     layout = _layout("grad_norm", "training step", "total gradient norm, before clipping", log_y)
     norms = [h.array("grad_norm") for h in histories.values()]
-    if log_y and (span := _log_range(*norms, [clip] if clip else [])):
-        layout["yaxis"]["range"] = span
+    if log_y:
+        _set_log_range(layout["yaxis"], _log_range(*norms, [clip] if clip else []))
     shapes, notes = _event_marks(list(marks))
     clip_line = [_hline(clip, f"clip at {clip:g}", f"clip at {clip:g}")] if clip is not None else []
     if clip_line + shapes:

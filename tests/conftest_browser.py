@@ -69,8 +69,8 @@ BROWSER_MARKS = [
 ]
 # The "Building the models…" placeholder chart (app.py draws it with key "loading"); a drawn
 # dashboard chart is any other.
-PLACEHOLDER_CHART = ".st-key-loading .js-plotly-plot"
-CHART = '.stElementContainer:not(.st-key-loading) [data-testid="stPlotlyChart"] .js-plotly-plot'
+PLACEHOLDER_CHART = '[data-testid="gvPlotlyChart"][data-name="loading"]'
+CHART = '[data-testid="gvPlotlyChart"].js-plotly-plot:not([data-name="loading"])'
 RUNNING_DONE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 # Streamlit draws a grey skeleton for an element whose code is still loading (buttons, metrics
 # and sliders come in their own chunks, often a second after the charts on a first page).

@@ -53,9 +53,12 @@ def test_page_renders_every_figure_before_training():
     at = AppTest.from_file(APP, default_timeout=60).run()
     assert not at.exception
     assert at.title[0].value.startswith("Why gates help")
-    charts = at.get("plotly_chart")
-    assert len(charts) >= 6  # loss, grad norm, grad over time, prediction, states, gates (+input)
-    specs = [json.loads(c.proto.spec) for c in charts]
+    # Charts are gru_viz.dashboard.plot components, each sent its plotly figure as JSON.
+    charts = at.get("bidi_component")
+    keys = [c.key for c in charts]
+    for figure_id in ("loss", "grad_norm", "grad_h", "prediction", "hidden", "gates"):
+        assert f"{figure_id}_chart" in keys, keys
+    specs = [json.loads(json.loads(c.proto.json)["figure"]) for c in charts]
     titles = json.dumps([s["layout"].get("title", "") for s in specs])
     assert "update gate" in json.dumps(specs).lower()
     assert titles  # every figure serialised

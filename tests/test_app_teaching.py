@@ -76,9 +76,10 @@ def sidebar_keys(at: AppTest) -> set[str]:
 
 
 def chart(at: AppTest, key: str) -> dict:
-    for element in at.get("plotly_chart"):
-        if element.proto.id.endswith(f"-{key}"):
-            return json.loads(element.proto.spec)
+    """The figure a chart (a gru_viz.dashboard.plot component) was sent, by its key."""
+    for element in at.get("bidi_component"):
+        if element.key == key:
+            return json.loads(json.loads(element.proto.json)["figure"])
     raise AssertionError(f"no chart with key {key}")
 
 

@@ -32,7 +32,7 @@ LOSS_POINTS = f"""() => {{
     const charts = document.querySelectorAll('{CHART}');
     if (!charts.length || !charts[0].data) return 0;
     return Math.max(0, ...charts[0]._fullData
-        .filter(t => t.name !== 'trivial baseline').map(t => (t.x || []).length));
+        .filter(t => (t.name || '').endsWith('(each step)')).map(t => (t.x || []).length));
 }}"""
 
 

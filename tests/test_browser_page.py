@@ -99,11 +99,43 @@ def test_a_laptop_window_starts_with_the_sidebar_tucked_away_and_whole_buttons(s
     page.context.close()
 
 
+def test_no_chart_is_blank_or_remounted_while_training(server):
+    # Streamlit's own chart remounted on every new figure: blank for a moment (4 of 31
+    # screenshots caught one) and zoom lost. Each chart must stay the same element, drawn.
+    page = open_page(server, "/?probe_every=5", {"width": 1600, "height": 2900})
+    charts = page.locator(CHART)
+    expect(charts).to_have_count(6)
+    page.evaluate(f"() => document.querySelectorAll('{CHART}').forEach(c => c.__kept = 1)")
+    button(page, "Play").click()
+    expect(button(page, "Pause")).to_be_visible()
+    expect(page.locator(COUNTER)).not_to_have_text("0")  # the first update has landed
+    check = f"""() => [...document.querySelectorAll('{CHART}')].map(c => ({{
+        kept: c.__kept === 1,
+        drawn: c.querySelectorAll('.scatterlayer .trace, .heatmaplayer image').length > 0}}))"""
+    start = int(page.locator(COUNTER).inner_text().replace(",", ""))
+    samples = []
+    while len(samples) < 400:
+        samples.append(page.evaluate(check))
+        if len(samples) >= 40 and int(page.locator(COUNTER).inner_text().replace(",", "")) >= (
+            start + 40
+        ):
+            break
+        page.wait_for_timeout(100)
+    button(page, "Pause").click()
+    assert int(page.locator(COUNTER).inner_text().replace(",", "")) >= start + 40
+    assert all(len(s) == 6 for s in samples), "a chart left the page while training"
+    blank = sum(not c["drawn"] for s in samples for c in s)
+    remounted = sum(not c["kept"] for s in samples for c in s)
+    assert blank == remounted == 0, f"{blank} blank and {remounted} remounted chart samples"
+    page.context.close()
+
+
 def test_a_hostile_link_shows_its_words_and_brings_in_nothing(server):
     url, browser = server
     page = browser.new_context(viewport=PROJECTOR).new_page()
     outside = []
-    page.on("request", lambda r: outside.append(r.url) if "ev.il" in r.url else None)
+    local = (url, "data:", "blob:")  # the components' code arrives as blob: URLs
+    page.on("request", lambda r: outside.append(r.url) if not r.url.startswith(local) else None)
     page.goto(
         url + "/?lesson=[Reset password](//ev.il/r)&task=![x](http://ev.il/b.png)"
         "&seq_len=%0A%0A%23 Class cancelled"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from gru_viz.dashboard import style
+from gru_viz.dashboard.plot import plot
 from gru_viz.plots import loading_figure
 
 PAGE_TITLE = "Why gates help: GRU vs vanilla RNN, live"
@@ -24,5 +25,6 @@ def start() -> st.delta_generator.DeltaGenerator:
     st.title(PAGE_TITLE)
     slot = st.empty()  # on every run, so later elements keep their place in the page
     if "live" not in st.session_state:
-        slot.plotly_chart(loading_figure(), width="stretch", key="loading")
+        with slot:  # also starts loading plotly.js, which the real charts then share
+            plot(loading_figure(), key="loading")
     return slot

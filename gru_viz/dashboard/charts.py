@@ -11,6 +11,7 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
+from gru_viz.dashboard.plot import plot
 from gru_viz.dashboard.state import PAGE
 from gru_viz.figures import FIGURES, RunView, Selection, run_view
 from gru_viz.session import LiveSession
@@ -25,28 +26,28 @@ def chart(fig: go.Figure, figure_id: str, view: RunView, step: int, **kwargs) ->
     spec = FIGURES[figure_id]
     st.markdown(f"**{spec.heading}**")
     # The toolbar's camera button saves a PNG named after the figure and the training step.
-    png = {"filename": f"gru-viz-{figure_id}-step{step}", "format": "png", "scale": 2}
-    st.plotly_chart(
-        fig, width="stretch", config={"displaylogo": False, "toImageButtonOptions": png}, **kwargs
-    )
+    plot(fig, f"{figure_id}_chart", png_name=f"gru-viz-{figure_id}-step{step}", **kwargs)
     st.caption(spec.caption(view))
 
 
-def pick_time_from_chart(steps: int) -> None:
+def time_picked() -> None:
     """A click on a point of the gradient chart moves the time cursor there."""
-    selection = st.session_state.get(f"{PICKER}_chart") or {}
-    points = (selection.get("selection") or {}).get("points") or []
-    if points:
-        picked = int(np.clip(round(float(points[0]["x"])), 0, steps - 1))
-        if picked != st.session_state.get("picked_step"):
-            st.session_state.picked_step = st.session_state.cursor = picked
+    click = (st.session_state.get(f"{PICKER}_chart") or {}).get("click") or {}
+    if "x" in click:
+        st.session_state.picked_step = round(float(click["x"]))
+
+
+def apply_picked_time(steps: int) -> None:
+    picked = st.session_state.pop("picked_step", None)
+    if picked is not None:
+        st.session_state.cursor = int(np.clip(picked, 0, steps - 1))
 
 
 def selection_widgets(samples: int, steps: int) -> Selection:
     # A shorter task or fewer probe samples can leave a stored choice out of range: clamp it.
     for key, size, default in (("sample", samples, 0), ("cursor", steps, steps - 1)):
         st.session_state[key] = min(int(st.session_state.get(key, default)), size - 1)
-    pick_time_from_chart(steps)
+    apply_picked_time(steps)
     st.session_state.setdefault("log_loss", True)  # early losses would squash the lesson
     pick, cursor_col, scale = st.columns([1, 3, 1], vertical_alignment="bottom")
     sample = pick.selectbox(
@@ -88,11 +89,7 @@ def live_charts(live: LiveSession) -> Selection:
         for column, figure_id in zip(columns, row, strict=True):
             with column:
                 per_probe = FIGURES[figure_id].per_probe
-                extra = (
-                    dict(key=f"{PICKER}_chart", on_select="rerun", selection_mode="points")
-                    if figure_id == PICKER
-                    else {}
-                )
+                extra = dict(on_click=time_picked) if figure_id == PICKER else {}
                 step = probed_at if per_probe else view.step
                 chart(figure_for(figure_id, view, sel), figure_id, view, step, **extra)
         if row == ROWS[0]:

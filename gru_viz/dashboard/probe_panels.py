@@ -9,6 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from gru_viz import plots
+from gru_viz.dashboard.plot import plot
 from gru_viz.figures import FIGURES, Selection, run_view
 from gru_viz.inspector import step_figure, step_view
 from gru_viz.kinds import title
@@ -34,7 +35,7 @@ def inspector(live: LiveSession, sel: Selection) -> None:
             view = step_view(
                 slot.model, slot.latest, x, sample, cursor, min(unit, slot.model.hidden_size - 1)
             )
-            st.plotly_chart(step_figure(view, title(kind)), width="stretch", key=f"inspect_{kind}")
+            plot(step_figure(view, title(kind)), key=f"inspect_{kind}")
             st.latex(view.equation)
         st.caption(
             "Rows are the vectors of this one step, colour = value; the dotted line marks "
@@ -51,7 +52,7 @@ def more_views(live: LiveSession, sel: Selection) -> None:
             spec = FIGURES[figure_id]
             with column:
                 st.markdown(f"**{spec.heading}**")
-                st.plotly_chart(spec.build(view, sel), width="stretch", key=figure_id)
+                plot(spec.build(view, sel), key=figure_id)
                 st.caption(spec.caption(view))
         history = {k: [r for r in s.snapshots.results if r.traces] for k, s in slots.items()}
         shared = sorted(set.intersection(*(set(r.step for r in v) for v in history.values())))
@@ -60,17 +61,14 @@ def more_views(live: LiveSession, sel: Selection) -> None:
                 "Replay the probe at training step", shared, value=shared[-1], key="history_step"
             )
             then = {k: next(r for r in v if r.step == when) for k, v in history.items()}
-            st.plotly_chart(plots.gate_figure(then, sel.sample), width="stretch", key="gates_then")
+            plot(plots.gate_figure(then, sel.sample), key="gates_then")
             left, right = st.columns(2)
-            left.plotly_chart(
-                plots.grad_h_figure(then, {k: s.snapshots for k, s in slots.items()}, None),
-                width="stretch",
-                key="grad_then",
-            )
+            with left:
+                snapshots = {k: s.snapshots for k, s in slots.items()}
+                plot(plots.grad_h_figure(then, snapshots, None), key="grad_then")
             # Saturation over training: slide back to see units drift from mid-range to 0 or 1.
-            right.plotly_chart(
-                plots.saturation_figure(then), width="stretch", key="saturation_then"
-            )
+            with right:
+                plot(plots.saturation_figure(then), key="saturation_then")
             st.caption(
                 "Slide to replay how the gates, their saturation and the gradient reach "
                 "changed during training (snapshots are thinned as training goes on)."
