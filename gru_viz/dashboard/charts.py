@@ -81,8 +81,9 @@ def live_charts(live: LiveSession) -> Selection:
     view = run_view(live.trainer)
     samples, steps = view.x.shape[:2]
     sel = selection_widgets(samples, steps)
-    # The probe charts are named after their probe's step, not the training step: a chart whose
-    # figure and options are unchanged stays mounted in the browser (no redraw, zoom kept).
+    # The probe charts' PNGs are named after their probe's step, not the training step: what
+    # such a chart is sent then stays byte-identical between probes, and the browser does not
+    # even redraw it.
     probed_at = max(p.step for p in view.probes.values())
     for row in ROWS:
         columns = st.columns(len(row)) if len(row) > 1 else [st.container()]
@@ -92,13 +93,6 @@ def live_charts(live: LiveSession) -> Selection:
                 extra = dict(on_click=time_picked) if figure_id == PICKER else {}
                 step = probed_at if per_probe else view.step
                 chart(figure_for(figure_id, view, sel), figure_id, view, step, **extra)
-        if row == ROWS[0]:
-            zoom_note = st.container()  # always there: see page.notice_box
-            if live.playing:
-                zoom_note.caption(
-                    "While training, a chart is redrawn whenever its numbers change, which resets "
-                    "its zoom; the probe charts below change only at each probe. Pause to zoom in."
-                )
     if st.toggle("Show the input of this probe sequence", key="show_input"):
         chart(FIGURES["input"].build(view, sel), "input", view, view.step)
     return sel
