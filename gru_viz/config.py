@@ -210,6 +210,20 @@ FIELDS: tuple[Field, ...] = (
         widget="number",
         step=0.5,
     ),
+    Field(
+        "recurrent_scale",
+        float,
+        1.0,
+        "Recurrent weights at init (× PyTorch's)",
+        "Multiplies every layer's initial recurrent weights W_hh (all gate blocks) by this "
+        "factor. 1 keeps PyTorch's initialisation, whose gradients vanish going back in time; "
+        "large values (about 10) make them grow back through time instead: exploding gradients.",
+        "Models",
+        lo=0.1,
+        hi=20.0,
+        widget="number",
+        step=0.5,
+    ),
     Field("num_layers", int, 1, "Layers", "Stacked recurrent layers.", "Models", lo=1, hi=3),
     Field(
         "optimizer",
@@ -251,8 +265,9 @@ FIELDS: tuple[Field, ...] = (
         float,
         1.0,
         "Gradient clipping (max norm, 0 = off)",
-        "Rescales the whole gradient when its norm exceeds this value. Clipping, not gating, "
-        "is what stops exploding gradients.",
+        "Rescales the whole gradient to this length when its norm is longer, so one update moves "
+        "the weights by at most learning rate × this value. It does not stop a gradient from "
+        "exploding (nor do gates): it stops an exploding gradient from taking a huge step.",
         "Training",
         lo=0.0,
         hi=100.0,

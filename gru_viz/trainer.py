@@ -41,6 +41,15 @@ def parameter_count(kind: str, inputs: int, hidden: int, layers: int, outputs: i
     return first + later + hidden * outputs + outputs
 
 
+def scale_recurrent_weights(model: SequenceModel, factor: float) -> None:
+    """Multiply every layer's recurrent weights W_hh (all gate blocks) by ``factor`` in place:
+    the exploding-gradient lesson's σ_max(W_hh) > 1 (Pascanu et al. 2013)."""
+    with torch.no_grad():
+        for name, parameter in model.rnn.named_parameters():
+            if name.startswith("weight_hh"):
+                parameter.mul_(factor)
+
+
 def model_seed(seed: int, kind: str) -> int:
     """Each kind has its own seed, so adding the LSTM never changes the GRU's weights."""
     return seed * 1000 + KINDS[kind].seed_offset
@@ -156,6 +165,8 @@ class Trainer:
             )
             if kind == "gru" and cfg.z_bias != 0:
                 model.set_update_gate_bias(cfg.z_bias)
+            if cfg.recurrent_scale != 1:
+                scale_recurrent_weights(model, cfg.recurrent_scale)
             self.slots[kind] = ModelSlot(kind, model, functools.partial(make_optimizer, cfg, model))
         self.probe_all()
 
