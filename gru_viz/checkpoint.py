@@ -4,6 +4,11 @@ A checkpoint is a dict of tensors and plain values, written with ``torch.save``:
 
 - ``"rnn"``: the recurrent layer's state dict with PyTorch's own keys (``weight_ih_l0``, ...):
   ``torch.nn.GRU(input_size, hidden_size, num_layers, batch_first=True).load_state_dict(ck["rnn"])``
+  for "gru" (``nn.RNN`` / ``nn.LSTM`` for "rnn" / "lstm"). The GRU variants ("gru_cho", "blog",
+  "blog_tied", "mgu") keep the same keys with ``gate_blocks × hidden_size`` rows and load into
+  ``gru_viz.models.RNN_CLASSES[kind]``: torch has no module that computes them. (A "gru_cho"
+  state dict has nn.GRU's shapes and would load into ``torch.nn.GRU`` too, which then computes
+  PyTorch's GRU, a different function of the same weights.)
 - ``"readout"``: the ``torch.nn.Linear(hidden_size, output_size)`` state dict;
 - ``"kind"``, ``"input_size"``, ``"hidden_size"``, ``"num_layers"``, ``"output_size"``, ``"step"``;
 - ``"config"``: the run's settings as strings (``RunConfig`` field name -> value).
@@ -81,7 +86,11 @@ def save_checkpoint(
 def rnn_shapes(
     kind: str, input_size: int, hidden_size: int, num_layers: int
 ) -> dict[str, tuple[int, ...]]:
-    """The state dict shapes of ``RNN_CLASSES[kind](input_size, hidden_size, num_layers)``."""
+    """The state dict shapes of ``RNN_CLASSES[kind](input_size, hidden_size, num_layers)``.
+
+    Every kind, built-in or variant, stores two weights and two biases per layer with
+    ``gate_blocks × hidden_size`` rows (kinds.ModelKind.blocks).
+    """
     rows = KINDS[kind].gate_blocks * hidden_size
     shapes = {}
     for layer in range(num_layers):
@@ -124,9 +133,13 @@ def load_checkpoint(path: str | os.PathLike, max_bytes: int = MAX_CHECKPOINT_BYT
 
 
 def to_torch_modules(data: dict) -> tuple[nn.Module, nn.Linear]:
-    """Plain ``torch.nn`` modules (recurrent layer with batch_first=True, readout).
+    """The recurrent layer (batch_first=True) and the readout, ready to run.
 
-    ``data`` comes from ``load_checkpoint``, which has checked everything used here.
+    Plain ``torch.nn.GRU`` / ``RNN`` / ``LSTM`` for the built-in kinds. For the GRU variants
+    torch has no module, so this returns gru_viz's own (``gru_viz.models.RNN_CLASSES[kind]``,
+    a ``LoopRNN`` with nn.GRU's interface: ``states, last = rnn(x)``); the readout is always a
+    plain ``torch.nn.Linear``. ``data`` comes from ``load_checkpoint``, which has checked
+    everything used here.
     """
     rnn = RNN_CLASSES[data["kind"]](
         data["input_size"], data["hidden_size"], data["num_layers"], batch_first=True

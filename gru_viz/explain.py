@@ -31,12 +31,106 @@ EQUATIONS: dict[str, tuple[tuple[str, str, str], ...]] = {
         ("c_t", "f_t ⊙ c_{t−1} + i_t ⊙ g_t", "cell"),
         ("h_t", "o_t ⊙ tanh(c_t)", "new state"),
     ),
+    # GRU variants (gru_viz.models computes them in a Python loop; VARIANT_NOTES says how each
+    # differs from PyTorch's GRU). The candidate is n_t throughout, PyTorch's name for it
+    # (the articles' h̃_t), so the rows of the GRU-like kinds line up.
+    "gru_cho": (
+        ("r_t", "σ(W_ir x_t + b_ir + W_hr h_{t−1} + b_hr)", "reset gate"),
+        ("z_t", "σ(W_iz x_t + b_iz + W_hz h_{t−1} + b_hz)", "update gate"),
+        (
+            "n_t",
+            "tanh(W_in x_t + b_in + W_hn (r_t ⊙ h_{t−1}) + b_hn)",
+            "candidate: r acts on h first",
+        ),
+        ("h_t", "(1 − z_t) ⊙ n_t + z_t ⊙ h_{t−1}", "new state"),
+    ),
+    "blog": (
+        ("z_t", "σ(W_z [h_{t−1}, x_t] + b_z)", "update gate: 1 writes"),
+        ("r_t", "σ(W_r [h_{t−1}, x_t] + b_r)", "reset gate"),
+        ("n_t", "tanh(W_n [h_{t−1}, x_t] + b_n)", "candidate: always sees the old state"),
+        ("h_t", "(1 − z_t) ⊙ h_{t−1} + z_t ⊙ r_t ⊙ n_t", "new state: r outside the tanh"),
+    ),
+    "blog_tied": (
+        ("z_t", "σ(W_g [h_{t−1}, x_t] + b_z)", "update gate: 1 writes"),
+        ("r_t", "σ(W_g [h_{t−1}, x_t] + b_r)", "reset gate: z's weights, own bias"),
+        ("n_t", "tanh(W_n [h_{t−1}, x_t] + b_n)", "candidate: always sees the old state"),
+        ("h_t", "(1 − z_t) ⊙ h_{t−1} + z_t ⊙ r_t ⊙ n_t", "new state: r outside the tanh"),
+    ),
+    "mgu": (
+        ("f_t", "σ(W_if x_t + b_if + W_hf h_{t−1} + b_hf)", "forget gate: 1 writes"),
+        (
+            "n_t",
+            "tanh(W_in x_t + b_in + W_hn (f_t ⊙ h_{t−1}) + b_hn)",
+            "candidate: f acts on h first",
+        ),
+        ("h_t", "(1 − f_t) ⊙ h_{t−1} + f_t ⊙ n_t", "new state"),
+    ),
 }
 READOUT = (("ŷ_t", "W_out h_t + b_out", "readout at every step; L = task loss on scored steps"),)
 EQUATION_TITLES = {
     "gru": "GRU, as PyTorch computes it (torch.nn.GRU; rows of W and b stacked [r | z | n])",
     "rnn": "Vanilla RNN (torch.nn.RNN, tanh)",
     "lstm": "LSTM (torch.nn.LSTM; rows stacked [i | f | g | o])",
+    "gru_cho": "GRU as Cho et al. (2014) published it (Keras reset_after=False; rows [r | z | n])",
+    "blog": "Blog GRU, the formula many articles print (z = 1 writes; rows [z | r | n])",
+    "blog_tied": "Blog GRU with tied gates: z and r share W_g (rows [g | n])",
+    "mgu": "Minimal gated unit, MGU (Zhou et al. 2016; rows [f | n])",
+}
+# Markdown, per variant: exactly how it differs from PyTorch's GRU (torch.nn.GRU, EQUATIONS
+# "gru"), how its weights are stored, and what its gates mean. Every variant keeps nn.GRU's
+# parameter names and two bias vectors, so a bias written b_z below is the sum of the two
+# stored rows (b_z = b_iz + b_hz), as PyTorch's own r and z biases are; the variants run as a
+# Python loop over time (unfused: slower than torch.nn.GRU).
+VARIANT_NOTES: dict[str, tuple[str, ...]] = {
+    "gru_cho": (
+        "The GRU as Cho et al. (2014) published it, and Keras's GRU with reset_after=False. It "
+        "differs from PyTorch's GRU in one place: r_t scales h_{t-1} *before* W_hn, "
+        "n_t = tanh(W_in x_t + b_in + W_hn (r_t ⊙ h_{t-1}) + b_hn), where PyTorch scales "
+        "W_hn h_{t-1} + b_hn *after* it. The same weights give a different function (PyTorch's "
+        "r also scales b_hn; here b_hn is always added).",
+        "Keras has one candidate bias; here b_in and b_hn act only through their sum, which is "
+        "Keras's bias. Both are kept so that the parameters have nn.GRU's names and shapes "
+        "(rows [r | z | n]): a GRU state dict loads into this model as it is.",
+        "The gates mean what they mean in PyTorch's GRU: **z ≈ 1 keeps the old state**; "
+        "**r ≈ 0 makes the candidate ignore the old state**.",
+    ),
+    "blog": (
+        "The formula many articles print. W_z [h_{t-1}, x_t] = W_hz h_{t-1} + W_iz x_t: the h "
+        "columns are stored in weight_hh and the x columns in weight_ih, rows [z | r | n], and "
+        "b_z = b_iz + b_hz.",
+        "It differs from PyTorch's GRU in where r acts and in what z means. **z ≈ 1 writes the "
+        "candidate** and z ≈ 0 keeps the old state, the opposite of PyTorch's z. **r acts "
+        "outside the tanh**: it scales the candidate as it is written, "
+        "h_t = (1 − z_t) ⊙ h_{t-1} + z_t ⊙ r_t ⊙ n_t, and never touches h_{t-1} inside the "
+        "candidate, which always sees the old state.",
+        "The source article makes three errors. (1) It calls this the GRU, but r outside the "
+        "tanh is neither Cho et al.'s GRU nor PyTorch's: both apply r to the old state inside "
+        "the candidate. (2) It reverses r's meaning: “a small r keeps the state” is wrong. "
+        "In this formula a small r suppresses the candidate's write, h_t ≈ (1 − z_t) ⊙ h_{t-1}: "
+        "where z is large the state is erased toward zero, not kept. (3) “Gates solve "
+        "exploding gradients” is wrong: where the state is kept, the gates give the gradient "
+        "a near-identity path that need not shrink, which helps against *vanishing* gradients; "
+        "nothing in them bounds a gradient that grows. Clipping only bounds the step such a "
+        "gradient takes.",
+    ),
+    "blog_tied": (
+        "The blog formula with one weight matrix for both gates: z_t = σ(W_g [h_{t-1}, x_t] + "
+        "b_z) and r_t = σ(W_g [h_{t-1}, x_t] + b_r) differ only by their biases, so they rise "
+        "and fall together. Rows [g | n]: z's bias is bias_ih's g rows, r's bias is bias_hh's "
+        "g rows, and b_n = b_in + b_hn.",
+        "Everything else is the blog formula (see its note): **z ≈ 1 writes the candidate**, r "
+        "scales the candidate outside the tanh, and the same three errors of the source "
+        "article apply.",
+    ),
+    "mgu": (
+        "The minimal gated unit (Zhou et al. 2016): one gate f does the work of PyTorch's two. "
+        "It is Cho et al.'s GRU with r_t = f_t and z_t = 1 − f_t: **f ≈ 1 writes the "
+        "candidate** (it forgets the old state; the opposite of the LSTM's f) and f ≈ 0 keeps "
+        "the old state. f also scales h_{t-1} before W_hn, as Cho's r does.",
+        "The paper's W_f, U_f, W_h, U_h are W_if, W_hf, W_in, W_hn here (rows [f | n]); "
+        "b_f = b_if + b_hf and b_h = b_in + b_hn. Two weight blocks instead of three: about "
+        "two thirds of the GRU's parameters at the same width.",
+    ),
 }
 
 # Markdown; the report turns ** and * into HTML.

@@ -2,7 +2,8 @@
 
 Values come from the probe's recorded traces (so they are exactly what the figures show); the
 gate pre-activations, which the probe does not keep, are recomputed for the chosen unit from
-the model's own weights with the same equations as ``gru_viz.models``.
+the model's own weights with the same equations as ``gru_viz.models`` (``gru_viz.explain``
+writes them; every kind, the GRU variants included, has its own substituted form below).
 """
 
 from __future__ import annotations
@@ -64,30 +65,120 @@ def _plus(value: float) -> str:
     return f"{'-' if value < 0 else '+'} {abs(value):.3f}"
 
 
+def _hidden_part(result: ProbeResult, layer: int, block: int, vector: np.ndarray, unit: int):
+    """(W_h· vector + b_h·)[unit] for one gate block: what the candidate gets from a gated h."""
+    w = result.weights
+    w_hh = w[f"weight_hh_l{layer}"].astype(np.float64)
+    row = block * w_hh.shape[1] + unit
+    return float(w_hh[row] @ vector + w[f"bias_hh_l{layer}"][row])
+
+
 def _substituted(model, result, layer, x_t, h_prev, v, u) -> str:
-    parts = _parts(result, layer, x_t, h_prev, u)
+    return _SUBSTITUTED[model.kind](result, layer, x_t, h_prev, v, u)
+
+
+def _gru(result, layer, x_t, h_prev, v, u) -> str:
+    (ir, hr), (iz, hz), (i_n, h_n) = _parts(result, layer, x_t, h_prev, u)
     hp = float(h_prev[u])
-    if model.kind == "gru":
-        (ir, hr), (iz, hz), (i_n, h_n) = parts
-        r, z, n, h = (float(v[k][u]) for k in ("r_t", "z_t", "n_t", "h_t"))
-        return (
-            rf"\begin{{aligned}} r &= \sigma({ir:.3f} {_plus(hr)}) = {r:.3f} \\ "
-            rf"z &= \sigma({iz:.3f} {_plus(hz)}) = {z:.3f} \\ "
-            rf"n &= \tanh({i_n:.3f} + {r:.3f} \times ({h_n:.3f})) = {n:.3f} \\ "
-            rf"h_t &= (1 - {z:.3f}) \times {n:.3f} + {z:.3f} \times {hp:.3f} = {h:.3f}"
-            r"\end{aligned}"
-        )
-    if model.kind == "rnn":
-        ((pi, ph),) = parts
-        return (
-            rf"h_t = \tanh({pi:.3f} {_plus(ph)}) = \tanh({float(v['pre_t'][u]):.3f}) "
-            rf"= {float(v['h_t'][u]):.3f}"
-        )
+    r, z, n, h = (float(v[k][u]) for k in ("r_t", "z_t", "n_t", "h_t"))
+    return (
+        rf"\begin{{aligned}} r &= \sigma({ir:.3f} {_plus(hr)}) = {r:.3f} \\ "
+        rf"z &= \sigma({iz:.3f} {_plus(hz)}) = {z:.3f} \\ "
+        rf"n &= \tanh({i_n:.3f} + {r:.3f} \times ({h_n:.3f})) = {n:.3f} \\ "
+        rf"h_t &= (1 - {z:.3f}) \times {n:.3f} + {z:.3f} \times {hp:.3f} = {h:.3f}"
+        r"\end{aligned}"
+    )
+
+
+def _gru_cho(result, layer, x_t, h_prev, v, u) -> str:
+    """r scales h_{t-1} before W_hn, so the candidate's h part needs the whole r ⊙ h_{t-1}."""
+    (ir, hr), (iz, hz), (i_n, _) = _parts(result, layer, x_t, h_prev, u)
+    hp = float(h_prev[u])
+    r, z, n, h = (float(v[k][u]) for k in ("r_t", "z_t", "n_t", "h_t"))
+    gated = _hidden_part(result, layer, 2, v["r_t"].astype(np.float64) * h_prev, u)
+    return (
+        rf"\begin{{aligned}} r &= \sigma({ir:.3f} {_plus(hr)}) = {r:.3f} \\ "
+        rf"z &= \sigma({iz:.3f} {_plus(hz)}) = {z:.3f} \\ "
+        rf"n &= \tanh({i_n:.3f} {_plus(gated)}) = {n:.3f} "
+        rf"\quad (W_{{hn}} (r \odot h_{{t-1}}) + b_{{hn}} = {gated:.3f}) \\ "
+        rf"h_t &= (1 - {z:.3f}) \times {n:.3f} + {z:.3f} \times {hp:.3f} = {h:.3f}"
+        r"\end{aligned}"
+    )
+
+
+def _blog(result, layer, x_t, h_prev, v, u) -> str:
+    (iz, hz), (ir, hr), (i_n, h_n) = _parts(result, layer, x_t, h_prev, u)
+    hp = float(h_prev[u])
+    z, r, n, h = (float(v[k][u]) for k in ("z_t", "r_t", "n_t", "h_t"))
+    return (
+        rf"\begin{{aligned}} z &= \sigma({iz:.3f} {_plus(hz)}) = {z:.3f} \\ "
+        rf"r &= \sigma({ir:.3f} {_plus(hr)}) = {r:.3f} \\ "
+        rf"n &= \tanh({i_n:.3f} {_plus(h_n)}) = {n:.3f} \\ "
+        rf"h_t &= (1 - {z:.3f}) \times {hp:.3f} + {z:.3f} \times {r:.3f} \times {n:.3f} "
+        rf"= {h:.3f} \end{{aligned}}"
+    )
+
+
+def _blog_tied(result, layer, x_t, h_prev, v, u) -> str:
+    """z and r share s = W_g [h_{t-1}, x_t] and differ by their biases (rows [g | n])."""
+    w = result.weights
+    shared = float(
+        w[f"weight_ih_l{layer}"][u].astype(np.float64) @ x_t
+        + w[f"weight_hh_l{layer}"][u].astype(np.float64) @ h_prev
+    )
+    b_z, b_r = float(w[f"bias_ih_l{layer}"][u]), float(w[f"bias_hh_l{layer}"][u])
+    _, (i_n, h_n) = _parts(result, layer, x_t, h_prev, u)
+    hp = float(h_prev[u])
+    z, r, n, h = (float(v[k][u]) for k in ("z_t", "r_t", "n_t", "h_t"))
+    return (
+        rf"\begin{{aligned}} s &= W_g [h_{{t-1}}, x_t] = {shared:.3f} \\ "
+        rf"z &= \sigma({shared:.3f} {_plus(b_z)}) = {z:.3f} \\ "
+        rf"r &= \sigma({shared:.3f} {_plus(b_r)}) = {r:.3f} \\ "
+        rf"n &= \tanh({i_n:.3f} {_plus(h_n)}) = {n:.3f} \\ "
+        rf"h_t &= (1 - {z:.3f}) \times {hp:.3f} + {z:.3f} \times {r:.3f} \times {n:.3f} "
+        rf"= {h:.3f} \end{{aligned}}"
+    )
+
+
+def _mgu(result, layer, x_t, h_prev, v, u) -> str:
+    (i_f, h_f), (i_n, _) = _parts(result, layer, x_t, h_prev, u)
+    hp = float(h_prev[u])
+    f, n, h = (float(v[k][u]) for k in ("f_t", "n_t", "h_t"))
+    gated = _hidden_part(result, layer, 1, v["f_t"].astype(np.float64) * h_prev, u)
+    return (
+        rf"\begin{{aligned}} f &= \sigma({i_f:.3f} {_plus(h_f)}) = {f:.3f} \\ "
+        rf"n &= \tanh({i_n:.3f} {_plus(gated)}) = {n:.3f} "
+        rf"\quad (W_{{hn}} (f \odot h_{{t-1}}) + b_{{hn}} = {gated:.3f}) \\ "
+        rf"h_t &= (1 - {f:.3f}) \times {hp:.3f} + {f:.3f} \times {n:.3f} = {h:.3f}"
+        r"\end{aligned}"
+    )
+
+
+def _rnn(result, layer, x_t, h_prev, v, u) -> str:
+    ((pi, ph),) = _parts(result, layer, x_t, h_prev, u)
+    return (
+        rf"h_t = \tanh({pi:.3f} {_plus(ph)}) = \tanh({float(v['pre_t'][u]):.3f}) "
+        rf"= {float(v['h_t'][u]):.3f}"
+    )
+
+
+def _lstm(result, layer, x_t, h_prev, v, u) -> str:
     i, f, g, o, c, h = (float(v[k][u]) for k in ("i_t", "f_t", "g_t", "o_t", "c_t", "h_t"))
     return (
         rf"c_t = {f:.3f} \times c_{{t-1}} + {i:.3f} \times {g:.3f} = {c:.3f}, \quad "
         rf"h_t = {o:.3f} \times \tanh({c:.3f}) = {h:.3f}"
     )
+
+
+_SUBSTITUTED = {
+    "gru": _gru,
+    "rnn": _rnn,
+    "lstm": _lstm,
+    "gru_cho": _gru_cho,
+    "blog": _blog,
+    "blog_tied": _blog_tied,
+    "mgu": _mgu,
+}
 
 
 def step_figure(view: StepView, title: str) -> go.Figure:

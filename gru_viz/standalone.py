@@ -2,8 +2,9 @@
 
 ``standalone_script(cfg)`` returns the source of a script that needs only torch: the task's
 generator copied from ``gru_viz.tasks`` (so the batches are bit-identical), the models built
-from the same seeds in the same order, and the trainer's optimizer, loss and clipping rule
-written out in plain PyTorch. On CPU with the same torch version it prints the same losses as
+from the same seeds in the same order (a GRU variant's class copied from ``gru_viz.models``, as
+torch has none), and the trainer's optimizer, loss and clipping rule written out in plain
+PyTorch. On CPU with the same torch version it prints the same losses as
 ``Trainer(cfg)``; ``tests/test_standalone.py`` holds it to that.
 """
 
@@ -20,14 +21,18 @@ from collections.abc import Sequence
 
 import torch
 
+from gru_viz import models as models_module
 from gru_viz import tasks as tasks_module
 from gru_viz.config import FIELDS, RunConfig
-from gru_viz.explain import CONVENTION_NOTE, all_equations_text
+from gru_viz.explain import CONVENTION_NOTE, VARIANT_NOTES, all_equations_text
 from gru_viz.records import Event
 from gru_viz.trainer import hidden_sizes_for, model_seed
 
 # Globals the copied task code may use that the script's own imports provide.
 _SCRIPT_IMPORTS = frozenset({"torch", "F", "math", "dataclass"})
+# ... and the copied GRU-variant classes (gru_viz.models.LoopRNN and its subclasses).
+_MODEL_IMPORTS = frozenset({"torch", "F", "math", "nn"})
+_TORCH_CLASSES = '{"gru": nn.GRU, "rnn": nn.RNN, "lstm": nn.LSTM'
 # Settings that only steer the app's probe plots; the script lists them but never reads them.
 _APP_ONLY = frozenset({"probe_every", "probe_samples"})
 
@@ -112,8 +117,8 @@ $loss
 
 # -- Models ----------------------------------------------------------------------------------
 $equations
-
-RNN_CLASSES = {"gru": nn.GRU, "rnn": nn.RNN, "lstm": nn.LSTM}
+$variant_code
+RNN_CLASSES = $rnn_classes
 INPUT_SIZE = $input_size  # $input_names
 OUTPUT_SIZE = $output_size
 # Each model gets its own seed, cfg.seed * 1000 + a fixed offset per kind, so adding a model to
@@ -151,6 +156,12 @@ def build_model(kind: str) -> SequenceModel:
             for layer in range(cfg.num_layers):
                 getattr(model.rnn, f"bias_ih_l{layer}")[hidden : 2 * hidden] = 0.0
                 getattr(model.rnn, f"bias_hh_l{layer}")[hidden : 2 * hidden] = cfg.z_bias
+    if cfg.recurrent_scale != 1:
+        # Every layer's recurrent weights W_hh (all gate blocks) scaled at init.
+        with torch.no_grad():
+            for name, parameter in model.rnn.named_parameters():
+                if name.startswith("weight_hh"):
+                    parameter.mul_(cfg.recurrent_scale)
     return model
 
 
@@ -241,8 +252,9 @@ def main() -> None:
             step, loss = losses[kind][-1]
             print(f"final {kind} loss {loss:.{args.digits}f} (step {step})")
     if args.out:
-        # rnn loads into a plain nn.GRU / nn.RNN / nn.LSTM(batch_first=True), readout into an
-        # nn.Linear, e.g. nn.GRU(INPUT_SIZE, cfg.hidden_size, cfg.num_layers,
+        # rnn loads into a plain nn.GRU / nn.RNN / nn.LSTM(batch_first=True) (a GRU variant's
+        # into its class, RNN_CLASSES[kind]), readout into an nn.Linear, e.g.
+        # nn.GRU(INPUT_SIZE, cfg.hidden_size, cfg.num_layers,
         # batch_first=True).load_state_dict(saved["gru"]["rnn"]).
         saved = {
             kind: {
@@ -324,6 +336,41 @@ def _task_code(generate) -> tuple[str, set[str]]:
     return "\n\n\n".join(inspect.getsource(obj).rstrip() for obj in ordered), imports
 
 
+def _variant_code(kinds: Sequence[str]) -> tuple[str, str]:
+    """Source of the GRU-variant classes ``kinds`` need, copied from gru_viz.models in file
+    order, and the script's RNN_CLASSES literal.
+
+    Like the task code, each method's globals are checked: code that needs more than the
+    script's torch imports fails here, at export, not in the student's terminal.
+    """
+    variants = [k for k in kinds if k in models_module.VARIANT_CLASSES]
+    if not variants:
+        return "", _TORCH_CLASSES + "}"
+    # each variant's class and the gru_viz classes it derives from (LoopRNN, BlogGRU, ...)
+    classes = {
+        base
+        for k in variants
+        for base in models_module.VARIANT_CLASSES[k].__mro__
+        if base.__module__ == models_module.__name__
+    }
+    provided = _MODEL_IMPORTS | {cls.__name__ for cls in classes}
+    for cls in classes:
+        for value in vars(cls).values():
+            if not inspect.isfunction(value):
+                continue
+            for name in _global_names(value.__code__) - provided:
+                if not hasattr(builtins, name):
+                    raise ValueError(f"{cls.__name__} uses {name!r}, which the script lacks")
+    ordered = sorted(classes, key=lambda cls: inspect.getsourcelines(cls)[1])
+    code = "\n\n\n".join(inspect.getsource(cls).rstrip() for cls in ordered)
+    header = (
+        "# The GRU variants, copied verbatim from gru_viz/models.py: torch has no module that "
+        "computes\n# them, so they run as a Python loop over time (slower than nn.GRU)."
+    )
+    names = "".join(f', "{k}": {models_module.VARIANT_CLASSES[k].__name__}' for k in variants)
+    return f"\n{header}\n\n\n{code}\n\n", _TORCH_CLASSES + names + "}"
+
+
 def _comment(text: str) -> str:
     """Text as Python comment lines, wrapped to the script's line length."""
     lines = []
@@ -377,7 +424,8 @@ def standalone_script(
     # The input width is what the generator produces; a throwaway generator leaves no trace.
     input_size = task.generate(cfg, 1, torch.Generator().manual_seed(0)).x.shape[-1]
     task_code, task_imports = _task_code(task.generate)
-    uses_f = "F" in task_imports or task.loss_kind == "ce"
+    variant_code, rnn_classes = _variant_code(cfg.models)
+    uses_f = "F" in task_imports or task.loss_kind == "ce" or bool(variant_code)
     values = cfg.as_dict()
     width = max(len(name) for name in values)
     settings = "\n".join(
@@ -406,7 +454,14 @@ def standalone_script(
         total_len=total_len.rstrip(),
         task_code=task_code,
         loss=_LOSSES[task.loss_kind],
-        equations=_comment(all_equations_text(kinds) + "\n\n" + CONVENTION_NOTE.replace("*", "")),
+        equations=_comment(
+            "\n\n".join(
+                [all_equations_text(kinds), CONVENTION_NOTE]
+                + [" ".join(VARIANT_NOTES[k]) for k in kinds if k in VARIANT_NOTES]
+            ).replace("*", "")
+        ),
+        variant_code=variant_code,
+        rnn_classes=rnn_classes,
         input_size=input_size,
         input_names=", ".join(task.input_names(cfg)),
         output_size=task.output_size(cfg),

@@ -28,7 +28,8 @@ from gru_viz.checkpoint import (
     to_torch_modules,
 )
 from gru_viz.config import RunConfig
-from gru_viz.models import RNN_CLASSES, build_model
+from gru_viz.kinds import MODEL_KINDS
+from gru_viz.models import RNN_CLASSES, TORCH_CLASSES, build_model
 
 CFG = RunConfig()  # only written out as strings: the model's sizes need not match it
 
@@ -78,7 +79,7 @@ def no_reading(monkeypatch):
 
 
 # -- round trips ------------------------------------------------------------------------------
-@pytest.mark.parametrize("kind", ["gru", "rnn", "lstm"])
+@pytest.mark.parametrize("kind", MODEL_KINDS)
 @pytest.mark.parametrize("num_layers", [1, 3])
 def test_round_trip_gives_modules_that_compute_the_same(tmp_path, kind, num_layers):
     model = build_model(kind, 2, 5, num_layers, 3, seed=1)
@@ -86,10 +87,16 @@ def test_round_trip_gives_modules_that_compute_the_same(tmp_path, kind, num_laye
     data = load_checkpoint(tmp_path / "ck.pt")
     assert (data["kind"], data["num_layers"], data["step"]) == (kind, num_layers, 7)
     rnn, readout = to_torch_modules(data)
+    # Plain torch modules for the built-ins; torch has none for the GRU variants.
+    assert type(rnn) is RNN_CLASSES[kind]
+    assert type(rnn).__module__ == (
+        "torch.nn.modules.rnn" if kind in TORCH_CLASSES else "gru_viz.models"
+    )
     x = torch.randn(4, 6, 2, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         assert torch.equal(readout(rnn(x)[0]), model(x))
-    # The shapes load_checkpoint demands are the ones PyTorch's own module has.
+    # The shapes load_checkpoint demands are the ones the module has (PyTorch's own for the
+    # built-ins).
     module = RNN_CLASSES[kind](2, 5, num_layers)
     actual = {k: tuple(v.shape) for k, v in module.state_dict().items()}
     assert rnn_shapes(kind, 2, 5, num_layers) == actual
@@ -333,3 +340,11 @@ def test_tensors_that_are_not_dense_floats_are_refused(tmp_path, value):
 )
 def test_missing_and_extra_tensors_are_refused(tmp_path, edit, match):
     refused(saved(tmp_path, edit), match)
+
+
+def test_a_variant_relabelled_as_a_kind_of_other_shapes_is_refused(tmp_path):
+    # blog_tied and mgu have two gate blocks, blog three: the shapes give the lie away.
+    refused(saved(tmp_path, lambda d: d.update(kind="blog"), kind="mgu"), r"shape \(10, 2\)")
+    # gru_cho keeps nn.GRU's shapes: a GRU's weights load into it (and compute Cho's GRU).
+    data = load_checkpoint(saved(tmp_path, lambda d: d.update(kind="gru_cho"), kind="gru"))
+    assert type(to_torch_modules(data)[0]).__name__ == "ChoGRU"

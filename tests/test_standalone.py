@@ -21,7 +21,7 @@ from torch import nn
 
 from gru_viz import tasks as tasks_module
 from gru_viz.config import RunConfig
-from gru_viz.models import Intervention
+from gru_viz.models import RNN_CLASSES, VARIANT_CLASSES, Intervention
 from gru_viz.standalone import _task_code, script_filename, standalone_script
 from gru_viz.trainer import Trainer
 
@@ -63,6 +63,18 @@ CASES = {
     "matched": RunConfig(seq_len=10, hidden_size=6, batch_size=8, size_by="params", z_bias=2.0),
     "reset": RunConfig(
         task="reset", seq_len=15, models=("gru",), hidden_size=4, batch_size=4, lr=0.05
+    ),
+    # Every GRU variant (their classes copied into the script), two layers, sized to the GRU's
+    # parameter count so that the two-block kinds get other widths.
+    "variants": RunConfig(
+        seq_len=8,
+        models=("gru", "gru_cho", "blog", "blog_tied", "mgu"),
+        hidden_size=5,
+        num_layers=2,
+        batch_size=8,
+        size_by="params",
+        clip=0.5,
+        recurrent_scale=1.5,  # scales every kind's weight_hh at init, the variants' too
     ),
 }
 
@@ -187,10 +199,11 @@ def _check_saved(saved: dict, trainer: Trainer) -> None:
     cfg = trainer.cfg
     inputs = trainer.probe_batch.x.shape[-1]
     outputs = trainer.task.output_size(cfg)
-    classes = {"gru": nn.GRU, "rnn": nn.RNN, "lstm": nn.LSTM}
     for kind, slot in trainer.slots.items():
         hidden = slot.model.hidden_size  # differs per model when sized to equal parameters
-        rnn = classes[kind](inputs, hidden, cfg.num_layers, batch_first=True)
+        # torch's own module for the built-ins; gru_viz's for the variants, as the script's
+        rnn = RNN_CLASSES[kind](inputs, hidden, cfg.num_layers, batch_first=True)
+        assert kind in VARIANT_CLASSES or type(rnn) in (nn.GRU, nn.RNN, nn.LSTM)
         rnn.load_state_dict(saved[kind]["rnn"])  # strict: same names and shapes
         readout = nn.Linear(hidden, outputs)
         readout.load_state_dict(saved[kind]["readout"])
@@ -259,7 +272,7 @@ def test_header_says_what_to_run_and_how_the_gru_computes():
     source = standalone_script(cfg, steps=123)
     header = ast.get_docstring(ast.parse(source))
     assert f"python {script_filename(cfg)}" in header
-    assert "models         gru, rnn, lstm" in header
+    assert re.search(r"^    models +gru, rnn, lstm$", header, re.MULTILINE)
     assert "default=123" in source
     # The equations' one copy (gru_viz.explain), as comments.
     assert "h_t = (1 − z_t) ⊙ n_t + z_t ⊙ h_{t−1}" in source
@@ -296,3 +309,37 @@ def test_settings_changed_on_the_fly_are_replayed_at_their_steps(runs):
     assert f"match the app's up to step {CHANGED_REPLAYABLE} only" in " ".join(header.split())
     assert "lr: 0.05" not in header  # the header lists the starting settings ...
     assert '4: {"lr": 0.05, "clip": 0.0}' in runs["scripts"]["changed"]  # ... and the changes
+
+
+def test_variant_classes_are_copied_only_when_used_and_equal_the_apps(runs):
+    script = runs["scripts"]["variants"]
+    for cls in VARIANT_CLASSES.values():
+        assert f"class {cls.__name__}({cls.__base__.__name__}):" in script
+    assert ('"mgu": MGU}') in script
+    assert "class LoopRNN" not in runs["scripts"]["adding"]
+    # A class is copied with the classes it derives from, and only those.
+    tied = standalone_script(RunConfig(models=("blog_tied",)))
+    assert "class BlogGRU(LoopRNN):" in tied and "class TiedBlogGRU(BlogGRU):" in tied
+    assert "class MGU" not in tied and "class ChoGRU" not in tied
+    compile(tied, "tied.py", "exec")
+    assert (
+        'RNN_CLASSES = {"gru": nn.GRU, "rnn": nn.RNN, "lstm": nn.LSTM}' in runs["scripts"]["adding"]
+    )
+    # The variants' equations and how each differs from PyTorch's GRU, as comments.
+    assert "#   h_t = (1 − z_t) ⊙ h_{t−1} + z_t ⊙ r_t ⊙ n_t" in script
+    assert "a small r keeps the state" in script
+    # Sized to the GRU's parameter count: the two-block kinds are wider, so the check on the
+    # saved weights covers other shapes too.
+    sizes = {k: s.model.hidden_size for k, s in runs["trainers"]["variants"].slots.items()}
+    assert sizes["mgu"] > sizes["gru"] == sizes["blog"] == sizes["gru_cho"]
+
+
+def test_a_variant_class_that_needs_more_than_torch_fails_at_export(monkeypatch):
+    from gru_viz import models
+
+    def step(self, gi, h, params):
+        return np.tanh(gi)  # noqa: F821 -- the undefined global is the point
+
+    monkeypatch.setattr(models.MGU, "step", step)
+    with pytest.raises(ValueError, match="MGU uses 'np'"):
+        standalone_script(RunConfig(models=("mgu",)))
