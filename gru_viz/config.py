@@ -165,6 +165,31 @@ FIELDS: tuple[Field, ...] = (
         tasks=("missing",),
     ),
     Field(
+        "readout",
+        str,
+        "last_real",
+        "Read the answer at",
+        "Where each padded sequence's answer is read: at its own last real step, or at the last "
+        "step of the padded batch (what code that takes the final output of a padded batch "
+        "does), after the padding.",
+        "Task",
+        choices=("last_real", "last_padded"),
+        widget="radio",
+        tasks=("varlen",),
+    ),
+    Field(
+        "observed_mask",
+        str,
+        "on",
+        "Observed-mask channel",
+        "'on': a second input channel says whether each value was observed (1) or is missing "
+        "(0). 'off': a missing value arrives as a plain 0, like a real value near 0.",
+        "Task",
+        choices=("on", "off"),
+        widget="radio",
+        tasks=("missing",),
+    ),
+    Field(
         "models",
         tuple,
         ("gru", "rnn"),

@@ -102,8 +102,9 @@ def run_view(trainer: Any) -> RunView:
 def _time_marks(task: Any, cfg: Any, batch: Any) -> tuple[tuple[TimeMark, ...], ...]:
     if task.time_marks is None:
         return ()
-    x, valid = batch.x.numpy(), batch.valid.numpy()
-    return tuple(tuple(task.time_marks(x[s], valid[s], cfg)) for s in range(len(x)))
+    x = batch.x.numpy()
+    padded = (batch.padded if batch.padded is not None else ~batch.valid).numpy()
+    return tuple(tuple(task.time_marks(x[s], padded[s], cfg)) for s in range(len(x)))
 
 
 def event_label(event: Event) -> str:

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from gru_viz.config import RunConfig
+from gru_viz.config import FIELDS, RunConfig
 from gru_viz.records import Reference, TimeMark
 
 
@@ -29,13 +29,17 @@ class Batch:
     target: (B, T, output_size) float32 for regression, (B, T) int64 class ids for
         classification; positions outside ``loss_mask`` hold zeros and are never read.
     loss_mask: (B, T) bool, the steps whose prediction is scored.
-    valid: (B, T) bool, False on padding after a sequence ends; traces hide those steps.
+    valid: (B, T) bool, False on steps that cannot affect the loss (padding after each
+        sequence's scored end); traces hide those steps.
+    padded: (B, T) bool, True on padding after a sequence ends (None: there is none). Padding
+        is valid when the answer is read after it (``readout="last_padded"``).
     """
 
     x: torch.Tensor
     target: torch.Tensor
     loss_mask: torch.Tensor
     valid: torch.Tensor
+    padded: torch.Tensor | None = None
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,7 @@ class Task:
     # The loss input noise leaves that no model can remove (with noise > 0), where known.
     noise_floor: Callable[[RunConfig], float] | None = None
     # The steps worth marking on a sequence's charts: (first step, last step, label).
+    # (x of one sequence (T, inputs), its padded steps (T,), cfg) -> marks.
     time_marks: Callable[[np.ndarray, np.ndarray, RunConfig], list[TimeMark]] | None = None
 
     def references(self, cfg: RunConfig) -> list[Reference]:
@@ -148,10 +153,20 @@ def adding(cfg: RunConfig, n: int, gen: torch.Generator) -> Batch:
 
 
 def varlen(cfg: RunConfig, n: int, gen: torch.Generator) -> Batch:
-    """The adding problem with lengths drawn from [T/2, T], padded with zeros to T."""
+    """The adding problem with lengths drawn from [T/2, T], padded with zeros to T. The answer
+    is read at each sequence's own last real step, or (``readout="last_padded"``, the common
+    bug) at the last step of the padded batch, after the padding."""
     low = max(2, cfg.seq_len // 2)
     lengths = low + (_uniform(gen, n) * (cfg.seq_len - low + 1)).long()
-    return _adding_batch(n, lengths, cfg.seq_len, cfg, gen)
+    batch = _adding_batch(n, lengths, cfg.seq_len, cfg, gen)
+    padded = ~batch.valid
+    if cfg.readout == "last_real":
+        return Batch(batch.x, batch.target, batch.loss_mask, batch.valid, padded)
+    target = torch.zeros_like(batch.target)
+    target[:, -1] = batch.target[torch.arange(n), lengths - 1]
+    loss_mask = torch.zeros_like(batch.loss_mask)
+    loss_mask[:, -1] = True
+    return Batch(batch.x, target, loss_mask, torch.ones_like(batch.valid), padded)
 
 
 def copy(cfg: RunConfig, n: int, gen: torch.Generator) -> Batch:
@@ -200,11 +215,13 @@ def forecast(cfg: RunConfig, n: int, gen: torch.Generator) -> Batch:
 
 
 def missing(cfg: RunConfig, n: int, gen: torch.Generator) -> Batch:
-    """Forecasting with inputs dropped at ``missing_rate``; a mask channel marks what was seen."""
+    """Forecasting with inputs dropped at ``missing_rate`` (a missing value arrives as 0); with
+    ``observed_mask="on"`` a second channel says which were seen (1) and which not (0)."""
     times = torch.arange(cfg.seq_len, dtype=torch.float32).expand(n, -1)
     observed = _signal(cfg, gen, times) + _noise(cfg, gen, n, cfg.seq_len)
     seen = (_uniform(gen, n, cfg.seq_len) >= cfg.missing_rate).float()
-    return _next_step_batch(observed, torch.stack([observed * seen, seen], dim=-1))
+    channels = [observed * seen] + ([seen] if cfg.observed_mask == "on" else [])
+    return _next_step_batch(observed, torch.stack(channels, dim=-1))
 
 
 def irregular(cfg: RunConfig, n: int, gen: torch.Generator) -> Batch:
@@ -244,11 +261,15 @@ def _sampled_variance(name: str, cfg: RunConfig) -> float:
     return float(((scored - scored.mean()) ** 2).mean())
 
 
+def _task_only(cfg: RunConfig) -> RunConfig:
+    """Only the task's own settings: the cached references depend on nothing else, and the
+    cache stays small."""
+    return RunConfig(**{f.name: getattr(cfg, f.name) for f in FIELDS if f.group == "Task"})
+
+
 def _sampled_baseline(name: str) -> Callable[[RunConfig], float]:
-    # Only the task's own knobs matter; normalising the rest keeps the cache small.
     def baseline(cfg: RunConfig) -> float:
-        keep = ("task", "seq_len", "noise", "trend", "season", "missing_rate")
-        return _sampled_variance(name, RunConfig(**{k: getattr(cfg, k) for k in keep}))
+        return _sampled_variance(name, _task_only(cfg))
 
     return baseline
 
@@ -273,8 +294,7 @@ def _memoryless_loss(name: str, cfg: RunConfig) -> float:
 
 def _sampled_memoryless(name: str) -> Callable[[RunConfig], float]:
     def memoryless(cfg: RunConfig) -> float:
-        keep = ("task", "seq_len", "noise", "trend", "season", "missing_rate")
-        return _memoryless_loss(name, RunConfig(**{k: getattr(cfg, k) for k in keep}))
+        return _memoryless_loss(name, _task_only(cfg))
 
     return memoryless
 
@@ -305,17 +325,17 @@ def _latched_value_noise(cfg: RunConfig) -> float:
 def _marked_steps(label: str) -> Callable[[np.ndarray, np.ndarray, RunConfig], list[TimeMark]]:
     """Steps whose marker channel (input 1) is on, and where padding starts, if it does."""
 
-    def marks(x: np.ndarray, valid: np.ndarray, cfg: RunConfig) -> list[TimeMark]:
-        found = [(int(t), int(t), label) for t in np.flatnonzero((x[:, 1] > 0.5) & valid)]
-        padded = np.flatnonzero(~valid)
-        if padded.size:
-            found.append((int(padded[0]), len(valid) - 1, "padding"))
+    def marks(x: np.ndarray, padded: np.ndarray, cfg: RunConfig) -> list[TimeMark]:
+        found = [(int(t), int(t), label) for t in np.flatnonzero((x[:, 1] > 0.5) & ~padded)]
+        steps = np.flatnonzero(padded)
+        if steps.size:
+            found.append((int(steps[0]), len(padded) - 1, "padding"))
         return found
 
     return marks
 
 
-def _copy_marks(x: np.ndarray, valid: np.ndarray, cfg: RunConfig) -> list[TimeMark]:
+def _copy_marks(x: np.ndarray, padded: np.ndarray, cfg: RunConfig) -> list[TimeMark]:
     k, lag = cfg.recall_len, cfg.seq_len
     return [(0, k - 1, "symbols"), (k + lag, k + lag + k - 1, "recall")]
 
@@ -391,7 +411,7 @@ TASKS: dict[str, Task] = {
             "Forecasting where inputs are dropped at random; a second channel says whether "
             "the value was observed (1) or is missing (0).",
             "mse",
-            lambda c: ("value", "observed"),
+            lambda c: ("value", "observed") if c.observed_mask == "on" else ("value",),
             _const(1),
             missing,
             _sampled_baseline("missing"),

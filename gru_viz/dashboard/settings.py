@@ -32,7 +32,11 @@ from gru_viz.tasks import TASKS
 
 FREE = "free"  # the lesson picker's "no lesson" entry
 # How a choice reads in a widget; plain values read as themselves.
-CHOICE_TITLES = {"task": lambda t: TASKS[t].title, "models": kind_title}
+CHOICE_TITLES = {
+    "task": lambda t: TASKS[t].title,
+    "models": kind_title,
+    "readout": {"last_real": "its last real step", "last_padded": "the last padded step"}.get,
+}
 COLLAPSED_GROUPS = ("Training",)  # opened on demand: most lessons never need them
 REFUSED, PENDING = "settings_refused", "settings_pending"
 
