@@ -164,7 +164,9 @@ class LiveSession:
         self.last_tick_seconds = 0.0
         self.intervention = NO_INTERVENTION
         self.intervene_in_training = False
-        self.lesson: str | None = None  # the guide its page had open (comes back on a reload)
+        # The guide its page had open, and which control (both come back on a reload).
+        self.lesson: str | None = None
+        self.control: str | None = None
 
     # -- training --------------------------------------------------------------------------
     @property

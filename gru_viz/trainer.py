@@ -306,9 +306,9 @@ class Trainer:
         if slot.stopped is None and np.isfinite(result.loss).all():
             slot._healthy = (self.step_count, [p.detach().clone() for p in slot.parameters])
         slot.snapshots.add(result)
-        slot.probe_series.append(
-            self.step_count, sigma_max=result.sigma_max, probe_loss=float(result.loss.mean())
-        )
+        with np.errstate(over="ignore"):  # a diverged model's loss may be inf: so be it
+            probe_loss = float(result.loss.astype(np.float64).mean())
+        slot.probe_series.append(self.step_count, sigma_max=result.sigma_max, probe_loss=probe_loss)
 
     def set_intervention(
         self, kind: str, intervention: Intervention, in_training: bool = False

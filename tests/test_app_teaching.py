@@ -130,7 +130,23 @@ def test_a_lesson_claim_is_seen_after_its_training_steps():
     assert live(at).trainer.step_count == lesson.steps
     seen = text_of(at.success)
     assert seen.startswith("Seen in your run"), text_of(at.info)
-    assert "exactly 0" in seen  # the run's own numbers: no gradient reaches the padding
+    assert "noise in the padding" in seen  # the run's own numbers
+
+    # "Try the control": read each answer at its own last step. The trained run is not thrown
+    # away unasked; once confirmed, the control trains and the claim is not seen.
+    at.button(key="control_read_at_end").click().run()
+    assert live(at).trainer.step_count == lesson.steps
+    at.sidebar.button(key="confirm_lesson").click().run()
+    assert live(at).cfg.readout == "last_real" and live(at).trainer.step_count == 0
+    assert at.query_params == {"lesson": "masks", "control": "read_at_end"}
+    train(at, 200)
+    train(at, 10)
+    train(at, 10)
+    assert text_of(at.info).startswith("Not seen in your run") and not at.success
+    assert "moved by 0 when the padding changed" in text_of(at.info)
+    at.button(key="control_lesson").click().run()  # back to the lesson's own setup
+    at.sidebar.button(key="confirm_lesson").click().run()
+    assert live(at).cfg == lesson.config and at.query_params == {"lesson": "masks"}
 
 
 # -- 2. the step inspector ------------------------------------------------------------------

@@ -20,7 +20,7 @@ def sharing_and_downloads(live: LiveSession) -> None:
         hide = st.multiselect(
             "Classroom link: hide these settings", SETTING_GROUPS, key="share_hide"
         )
-        query = write_link(live.cfg, PAGE.lesson, tuple(hide))
+        query = write_link(live.cfg, PAGE.lesson, tuple(hide), PAGE.control)
         url = st.context.url.split("?")[0] if st.context.url else ""
         st.code(f"{url}?{'&'.join(f'{k}={v}' for k, v in query.items())}", language=None)
         st.caption(

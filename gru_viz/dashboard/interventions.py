@@ -44,6 +44,19 @@ def intervention_changed() -> None:
         live.set_intervention(wanted, in_training)
 
 
+def show_intervention(iv: Intervention, in_training: bool) -> None:
+    """Set the widgets to ``iv`` and apply it (a lesson's control clamps a gate in training)."""
+    st.session_state.update(
+        iv_z_on=iv.clamp_update is not None,
+        iv_z=iv.clamp_update if iv.clamp_update is not None else 1.0,
+        iv_r_on=iv.clamp_reset is not None,
+        iv_r=iv.clamp_reset if iv.clamp_reset is not None else 0.0,
+        iv_units=list(iv.ablate_units),
+        iv_train=in_training and iv.active,
+    )
+    PAGE.live.set_intervention(iv, in_training and iv.active)
+
+
 def clear_interventions() -> None:
     st.session_state.update(iv_z_on=False, iv_r_on=False, iv_units=[], iv_train=False)
     PAGE.live.set_intervention(Intervention(), False)

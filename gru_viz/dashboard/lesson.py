@@ -1,37 +1,63 @@
-"""The open lesson's guide (predict, look at, meaning, then try) and its live claim check."""
+"""The open lesson's guide (predict, look at, meaning, then try), its live claim check, and its
+controls: setups where the phenomenon is absent, offered one click away."""
 
 from __future__ import annotations
 
 import streamlit as st
 
+from gru_viz.dashboard.settings import start_setup
 from gru_viz.dashboard.state import PAGE
-from gru_viz.lessons import LESSONS, check_claim
+from gru_viz.lessons import LESSONS, STAGES, check_claim
 from gru_viz.session import LiveSession
 
-STAGES = (
-    ("1 · Predict first", "predict"),
-    ("2 · Look at", "look_at"),
-    ("3 · What it means", "meaning"),
-    ("4 · Then try", "try_next"),
-)
+STAGE_TITLES = {
+    "predict": "1 · Predict first",
+    "look_at": "2 · Look at",
+    "meaning": "3 · What it means",
+    "try_next": "4 · Then try",
+}
 
 
-def lesson_guide(live: LiveSession) -> None:
+def lesson_guide(live: LiveSession) -> bool:
+    """Draw the guide; True while its claim waits for a comparison run (check back soon)."""
     if not PAGE.lesson:
-        return
+        return False
     lesson = LESSONS[PAGE.lesson]
+    control = lesson.control(PAGE.control)
     with st.container(border=True):
         st.subheader(f"Lesson: {lesson.title}")
         # One stage at a time, in tabs: the guide stays short enough to keep the charts on a
         # 1080p screen, and "Predict first" comes before the answer is on show.
-        for tab, (_, name) in zip(st.tabs([h for h, _ in STAGES]), STAGES, strict=True):
+        for tab, name in zip(st.tabs([STAGE_TITLES[s] for s in STAGES]), STAGES, strict=True):
             tab.markdown(getattr(lesson, name))
         claim = check_claim(lesson, live.trainer)
-        shown = st.success if claim.holds else st.info
-        # Too early to check: the summary says so itself ("Not checked yet: ...").
-        early = "steps_needed" in claim.figures
-        label = "Seen in your run: " if claim.holds else "" if early else "Not shown yet: "
-        shown(
-            label + claim.summary,
-            icon=":material/check_circle:" if claim.holds else ":material/hourglass_top:",
+        early = "steps_needed" in claim.figures  # the summary says so itself
+        if claim.pending:
+            st.info(claim.summary, icon=":material/hourglass_top:")
+        elif claim.holds:
+            st.success("Seen in your run: " + claim.summary, icon=":material/check_circle:")
+        else:
+            label = "" if early else "Not seen in your run: "
+            st.info(label + claim.summary, icon=":material/hourglass_top:")
+        controls(lesson, control)
+    return claim.pending
+
+
+def controls(lesson, control) -> None:
+    if control is not None:
+        st.caption(
+            f"Running the control “{control.title}”: {control.why}, so the claim should not be "
+            "seen here."
+        )
+    buttons = [(c.key, f"Try the control: {c.title}") for c in lesson.controls if c != control]
+    if control is not None:
+        buttons.insert(0, (None, "Back to the lesson's setup"))
+    for column, (key, label) in zip(st.columns(max(len(buttons), 1)), buttons, strict=False):
+        column.button(
+            label,
+            key=f"control_{key or 'lesson'}",
+            on_click=start_setup,
+            args=(lesson.key, key),
+            icon=":material/science:" if key else ":material/undo:",
+            help="Rebuilds the models with that setup (asks first if your run has trained).",
         )

@@ -23,7 +23,7 @@ LOG = get_logger(__name__)
 
 def live_panel(live: LiveSession) -> None:
     """One tick: train for this tick's budget, then draw everything that changes with it."""
-    was_playing = live.playing
+    was_playing, was_waiting = live.playing, PAGE.claim_pending
     fault_box = st.container()  # always there: see main's notice_box
     with TICK_TURN:  # one session's tick at a time: see gru_viz.session
         try:
@@ -36,13 +36,13 @@ def live_panel(live: LiveSession) -> None:
                 f"Training paused after an error ({type(err).__name__}). Press Play to try "
                 "again, or Reset."
             )
-        lesson_guide(live)
+        PAGE.claim_pending = lesson_guide(live)
         status(live)
         sel = live_charts(live)
         inspector(live, sel)
         more_views(live, sel)
-    if was_playing and not live.playing:
-        st.rerun()  # stop the timer: it only changes on a full rerun
+    if (was_playing or was_waiting) != (live.playing or PAGE.claim_pending):
+        st.rerun()  # start or stop the timer: it only changes on a full rerun
 
 
 def link_problems() -> None:
@@ -89,7 +89,9 @@ def main(boot_slot) -> None:
     # still the same fragment, only without a timer: its elements keep their places in the page
     # tree, so pressing Play remounts only the charts whose figures changed (loss and gradient
     # norm), not all six (Play to first updated chart, median of 4: 0.55 vs 0.80 s at 1920x1080).
-    st.fragment(live_panel, run_every=TICK_SECONDS if live.playing else None)(live)
+    # While a lesson's comparison trains (off the tick), the panel checks back every tick too.
+    ticking = live.playing or PAGE.claim_pending
+    st.fragment(live_panel, run_every=TICK_SECONDS if ticking else None)(live)
     # Outside the timer: its widgets change nothing per tick, and a change reruns the page.
     interventions(live)
     sharing_and_downloads(live)

@@ -26,6 +26,7 @@ from gru_viz.config import (
 from gru_viz.dashboard.state import PAGE, set_setting_widgets, widget_key, widget_value
 from gru_viz.kinds import title as kind_title
 from gru_viz.lessons import LESSONS
+from gru_viz.models import NO_INTERVENTION
 from gru_viz.session import LiveSession, SessionBusy
 from gru_viz.sharing import write_link
 from gru_viz.tasks import TASKS
@@ -49,6 +50,7 @@ class PendingChange:
     what: str  # "hidden units 32 → 33", or "start the lesson ..."
     anchor: str  # the field (or "lesson") beside which the question is asked
     lesson: str | None = None  # a lesson to open once it is applied
+    control: str | None = None  # and which of its controls
 
 
 def _refusals() -> dict[str, str]:
@@ -78,22 +80,41 @@ def _apply(cfg: RunConfig, anchor: str) -> None:
     _show(live.cfg, anchor)
 
 
-def _ask_or_apply(cfg: RunConfig, what: str, anchor: str, lesson: str | None = None) -> None:
+def _ask_or_apply(
+    cfg: RunConfig,
+    what: str,
+    anchor: str,
+    lesson: str | None = None,
+    control: str | None = None,
+) -> None:
     live = PAGE.live
     rebuilds = bool(cfg.structural_changes(live.cfg)) or lesson is not None
     if rebuilds and live.trainer.step_count > 0:
-        st.session_state[PENDING] = PendingChange(cfg, what, anchor, lesson)
+        st.session_state[PENDING] = PendingChange(cfg, what, anchor, lesson, control)
         _show(live.cfg, anchor)  # the widgets go on showing what runs until a yes
         return
-    _open_lesson(lesson)
+    _open_lesson(lesson, control)
     _apply(cfg, anchor)
+    if lesson is not None:
+        _set_intervention(lesson, control)
+        live.reset()  # a lesson (or its control) starts from scratch, even on the same setup
 
 
-def _open_lesson(lesson: str | None) -> None:
+def _open_lesson(lesson: str | None, control: str | None = None) -> None:
     if lesson is not None:
         PAGE.lesson = None if lesson == FREE else lesson
+        PAGE.control = control
+        st.session_state["lesson_pick"] = lesson
         st.session_state.pop("cursor", None)  # a new setup: the cursor starts at its end
         PAGE.live.playing = False
+
+
+def _set_intervention(lesson: str, control: str | None) -> None:
+    """A control that clamps a gate in training sets the intervention widgets to say so."""
+    from gru_viz.dashboard.interventions import show_intervention
+
+    setup = LESSONS[lesson].control(control) if lesson in LESSONS else None
+    show_intervention(setup.intervention if setup else NO_INTERVENTION, in_training=True)
 
 
 def setting_changed(name: str) -> None:
@@ -120,8 +141,11 @@ def _shown(field: Field, cfg: RunConfig) -> str:
 def confirm_pending() -> None:
     pending = st.session_state.pop(PENDING, None)
     if pending is not None:
-        _open_lesson(pending.lesson)
+        _open_lesson(pending.lesson, pending.control)
         _apply(pending.cfg, pending.anchor)
+        if pending.lesson is not None:
+            _set_intervention(pending.lesson, pending.control)
+            PAGE.live.reset()
 
 
 def cancel_pending() -> None:
@@ -185,14 +209,22 @@ def setting_widget(field: Field, live: LiveSession) -> None:
 
 
 def start_lesson() -> None:
-    key = st.session_state.lesson_pick
+    start_setup(st.session_state.lesson_pick, None)
+
+
+def start_setup(key: str, control: str | None) -> None:
+    """Open a lesson with its own setup, or with one of its controls (``control``)."""
     _refusals().clear()
     st.session_state.pop(PENDING, None)
-    if key == FREE:
+    if key == FREE or key not in LESSONS:
         _open_lesson(FREE)
         return
     lesson = LESSONS[key]
-    _ask_or_apply(lesson.config, f"starting the lesson “{lesson.title}”", "lesson", key)
+    setup = lesson.control(control)
+    what = (
+        f"trying the control “{setup.title}”" if setup else f"starting the lesson “{lesson.title}”"
+    )
+    _ask_or_apply((setup or lesson).config, what, "lesson", key, control)
 
 
 def lesson_picker() -> None:
@@ -216,6 +248,18 @@ def lesson_picker() -> None:
         pending_question("lesson")
 
 
+def _fields_the_lesson_asks_for(live: LiveSession) -> list[Field]:
+    """Settings the open lesson's "Then try" names that a classroom link has hidden: a link
+    must not hide what the lesson asks the student to change."""
+    lesson = LESSONS.get(PAGE.lesson or "")
+    names = lesson.try_fields if lesson else ()
+    return [
+        FIELD_BY_NAME[n]
+        for n in names
+        if FIELD_BY_NAME[n].group in PAGE.hidden and FIELD_BY_NAME[n].used_by(live.cfg.task)
+    ]
+
+
 def sidebar(live: LiveSession) -> None:
     lesson_picker()
     st.sidebar.title("Settings")
@@ -226,8 +270,13 @@ def sidebar(live: LiveSession) -> None:
             for field in FIELDS:
                 if field.group == group and field.used_by(live.cfg.task):
                     setting_widget(field, live)
+    needed = _fields_the_lesson_asks_for(live)
+    if needed:
+        with st.sidebar.expander("For this lesson's next step", expanded=True):
+            for field in needed:
+                setting_widget(field, live)
     if PAGE.hidden:
         st.sidebar.caption(f"This classroom link hides: {', '.join(PAGE.hidden)}.")
-    query = write_link(live.cfg, PAGE.lesson, PAGE.hidden)
+    query = write_link(live.cfg, PAGE.lesson, PAGE.hidden, PAGE.control)
     if query != st.query_params.to_dict():
         st.query_params.from_dict(query)  # the address bar is always a link to this setup

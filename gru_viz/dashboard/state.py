@@ -17,6 +17,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from gru_viz.config import RunConfig
 from gru_viz.figure_cache import FigureCache
+from gru_viz.lessons import LESSONS
 from gru_viz.runs import KEEP_SECONDS, RUNS
 from gru_viz.session import LiveSession, Notice
 from gru_viz.sharing import read_link
@@ -96,10 +97,15 @@ class PageState:
             link_problems: list[str] = []
         else:
             live, lesson, link_problems = LiveSession(link.config), link.lesson, link.problems
+            live.control = link.control
+            setup = LESSONS[lesson].control(link.control) if lesson in LESSONS else None
+            if setup is not None and setup.intervention.active:  # a control clamping a gate
+                live.set_intervention(setup.intervention, True)
         st.session_state["live"] = live
         set_setting_widgets(live.cfg)
         st.session_state.update(
             lesson=lesson,
+            control=live.control,
             hidden=link.hidden,
             link_problems=link_problems,
             speed=live.speed,
@@ -126,7 +132,7 @@ class PageState:
         """File this run under the browser, so a reload finds it (every full run)."""
         browser, session = browser_key(), _session_id()
         if browser is not None and session is not None and self.started:
-            self.live.lesson = self.lesson  # the guide comes back with the run
+            self.live.lesson, self.live.control = self.lesson, self.control  # back with the run
             RUNS.remember(browser, session, self.live)
 
     @property
@@ -136,6 +142,24 @@ class PageState:
     @lesson.setter
     def lesson(self, key: str | None) -> None:
         st.session_state["lesson"] = key
+
+    @property
+    def claim_pending(self) -> bool:
+        """The open lesson's claim waits for a comparison run."""
+        return st.session_state.get("claim_pending", False)
+
+    @claim_pending.setter
+    def claim_pending(self, value: bool) -> None:
+        st.session_state["claim_pending"] = value
+
+    @property
+    def control(self) -> str | None:
+        """Which of the open lesson's controls runs (None: the lesson's own setup)."""
+        return st.session_state.get("control")
+
+    @control.setter
+    def control(self, key: str | None) -> None:
+        st.session_state["control"] = key
 
     @property
     def hidden(self) -> tuple[str, ...]:
