@@ -138,7 +138,7 @@ CONVENTION_NOTE = (
     "This is PyTorch's (and cuDNN's) convention, and what this app computes. Cho et al. (2014) "
     "apply r to h_{t-1} *before* multiplying by W_hn, n_t = tanh(W_in x_t + W_hn (r_t ⊙ "
     "h_{t-1})); the two are not the same function. Some texts also swap the roles of z_t and "
-    "1 − z_t; this app always uses PyTorch's."
+    "1 − z_t; this app's GRU always uses PyTorch's."
 )
 EQUATION_NOTES = (
     "**z ≈ 1 keeps the old state** (h_t ≈ h_{t-1}); z ≈ 0 replaces it with the candidate n_t.",

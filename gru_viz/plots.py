@@ -21,7 +21,7 @@ import plotly.graph_objects as go
 
 from gru_viz.explain import NO_GATES_NOTE as NO_GATES_NOTE_TEXT
 from gru_viz.explain import equations_text
-from gru_viz.kinds import GATE_LABELS, KINDS
+from gru_viz.kinds import KINDS, gate_label
 from gru_viz.kinds import title as _title
 from gru_viz.numbers import format_number
 from gru_viz.records import BoundedSeries, ProbeResult, ProbeSnapshots, Reference, TimeMark
@@ -377,7 +377,7 @@ def gate_figure(
     for kind in (k for k in probes if KINDS[k].gates):
         row = []
         for gate in KINDS[kind].gates:
-            title = f"{_title(kind)} {GATE_LABELS[gate].replace(' (', wrap)}"
+            title = f"{_title(kind)} {gate_label(kind, gate).replace(' (', wrap)}"
             row.append((title, gate, probes[kind].traces[gate][layer, sample].T))
         panels.append(row)
     if not panels:
@@ -543,7 +543,7 @@ def saturation_figure(probes: dict[str, ProbeResult], threshold: float = 0.1) ->
             with np.errstate(invalid="ignore"):  # NaN compares False: padding counts as neither
                 low = np.sum(values < threshold, axis=(0, 1)) / seen
                 high = np.sum(values > 1 - threshold, axis=(0, 1)) / seen
-            name = f"{_title(kind)} {GATE_LABELS[gate].split(' (')[0]}"
+            name = f"{_title(kind)} {gate_label(kind, gate).split(' (')[0]}"
             hover = f"{name}, unit %{{customdata}}<br>{low_text}: %{{x:.0%}}<br>{high_text}: "
             points = _trace(kind, low, high, name, hover + "%{y:.0%}<extra></extra>", "markers")
             marker = dict(color=points["line"]["color"], symbol=GATE_SYMBOLS[gate], size=9)

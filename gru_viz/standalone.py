@@ -148,7 +148,7 @@ class SequenceModel(nn.Module):
 def build_model(kind: str) -> SequenceModel:
     torch.manual_seed(MODEL_SEEDS[kind])  # PyTorch's default init draws from the global RNG
     model = SequenceModel(kind)
-    if kind == "gru" and cfg.z_bias != 0:
+    if kind in ("gru", "gru_cho") and cfg.z_bias != 0:
         # Update-gate rows are the middle third: b_iz = 0, b_hz = z_bias, so z starts near
         # sigmoid(z_bias).
         hidden = HIDDEN_SIZES[kind]

@@ -31,6 +31,9 @@ from gru_viz.tasks import get_task
 
 PROBE_SEED_OFFSET = 7_919  # the probe batch is drawn from its own generator, never trained on
 PARAM_GROUPS = ("input", "recurrent", "bias", "readout")
+# Kinds whose update gate z (rows [r | z | n]) keeps the old state at 1: the update-gate bias
+# setting applies to them. (In the blog formulas z = 1 writes, and the MGU has no z.)
+UPDATE_GATE_KEEPS = ("gru", "gru_cho")
 
 
 def parameter_count(kind: str, inputs: int, hidden: int, layers: int, outputs: int) -> int:
@@ -163,7 +166,7 @@ class Trainer:
                 outputs,
                 model_seed(cfg.seed, kind),
             )
-            if kind == "gru" and cfg.z_bias != 0:
+            if kind in UPDATE_GATE_KEEPS and cfg.z_bias != 0:
                 model.set_update_gate_bias(cfg.z_bias)
             if cfg.recurrent_scale != 1:
                 scale_recurrent_weights(model, cfg.recurrent_scale)
@@ -251,7 +254,7 @@ class Trainer:
 
     def _stop(self, slot: ModelSlot, reason: str) -> None:
         slot.stopped = (
-            f"{slot.kind.upper()} stopped: {reason}. Lower the learning rate or "
+            f"{KINDS[slot.kind].title} stopped: {reason}. Lower the learning rate or "
             "turn on gradient clipping, then restore it (it rewinds to the last healthy probe)."
         )
         self._probe_one(slot)

@@ -14,6 +14,7 @@ import torch
 
 import gru_viz.trainer as trainer_module
 from gru_viz.config import RunConfig
+from gru_viz.kinds import KINDS
 from gru_viz.models import NO_INTERVENTION, Intervention
 from gru_viz.records import BoundedSeries
 from gru_viz.tasks import get_task
@@ -230,7 +231,7 @@ def test_divergence_stops_each_model_with_its_last_finite_weights():
     assert t.step(5) == 0 and t.step_count == taken
     for kind, slot in t.slots.items():
         stop = first_stop[kind]
-        assert slot.stopped.startswith(f"{kind.upper()} stopped")
+        assert slot.stopped.startswith(f"{KINDS[kind].title} stopped")
         assert f"step {stop}" in slot.stopped and "clipping" in slot.stopped
         assert all(torch.isfinite(p).all() for p in slot.model.parameters())
         assert same(weights(slot), snapshots[stop - 1][kind])
