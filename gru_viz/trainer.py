@@ -313,6 +313,14 @@ class Trainer:
             probe_loss = float(result.loss.astype(np.float64).mean())
         slot.probe_series.append(self.step_count, sigma_max=result.sigma_max, probe_loss=probe_loss)
 
+    def probe_loss_without_intervention(self, kind: str) -> float:
+        """The probe batch's mean loss through the model as it is, with no intervention (what an
+        intervention's probe loss is compared with)."""
+        model = self.slots[kind].model
+        with torch.no_grad():
+            losses = self.task.loss_per_sample(model(self.probe_batch.x), self.probe_batch)
+        return float(losses.double().mean())
+
     def set_intervention(
         self, kind: str, intervention: Intervention, in_training: bool = False
     ) -> None:

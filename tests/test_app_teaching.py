@@ -26,6 +26,7 @@ from gru_viz.config import RunConfig
 from gru_viz.inspector import step_view
 from gru_viz.lessons import LESSONS
 from gru_viz.models import Intervention
+from gru_viz.numbers import format_loss
 from gru_viz.sharing import write_link
 from gru_viz.trainer import Trainer
 
@@ -246,6 +247,8 @@ def test_interventions_reshape_the_probe_and_clear():
     train(at, 10)
     slots = live(at).trainer.slots
     assert not banner(at)
+    assert "iv_z_on" not in [t.key for t in at.toggle]  # the panel is shut: nothing built
+    at.toggle(key="iv_panel").set_value(True).run()  # open it, under the gate heatmaps
 
     at.toggle(key="iv_z_on").set_value(True).run()  # the slider starts at z = 1: freeze
     gru = slots["gru"].latest.traces
@@ -253,11 +256,19 @@ def test_interventions_reshape_the_probe_and_clear():
     np.testing.assert_array_equal(gru["h"], 0.0)  # h_t = h_{t-1} = ... = h_0 = 0
     assert "z clamped to 1.00" in banner(at)
 
-    at.slider(key="iv_z").set_value(0.0).run()  # no memory kept: h_t = n_t
+    # z = 0: h_t = n_t, and n_t still reads h_{t-1} through r (tests/test_lessons.py shows the
+    # output then depends on earlier inputs): only the direct copy of the old state is gone.
+    at.slider(key="iv_z").set_value(0.0).run()
     gru = slots["gru"].latest.traces
     np.testing.assert_array_equal(gru["h"], gru["n"])
     assert np.abs(gru["h"]).max() > 0.01
     assert "z clamped to 0.00" in banner(at)
+    # Beside the controls: each model's probe loss with and without the intervention.
+    shown = {m.label: (m.value, m.delta) for m in at.metric if m.label.endswith("probe loss")}
+    with_it = float(np.mean(slots["gru"].latest.loss))
+    without = live(at).trainer.probe_loss_without_intervention("gru")
+    assert shown["GRU probe loss"][0] == format_loss(with_it) and with_it != without
+    assert shown["GRU probe loss"][1].startswith(f"without the intervention {format_loss(without)}")
 
     at.toggle(key="iv_z_on").set_value(False)
     at.multiselect(key="iv_units").set_value([0, 3]).run()
@@ -282,6 +293,7 @@ def test_intervention_in_training_uses_the_unrolled_path_only_when_asked():
     train(at, 10)
     plain = losses(at)
 
+    at.toggle(key="iv_panel").set_value(True).run()
     at.multiselect(key="iv_units").set_value([0, 1]).run()
     at.button(key="reset").click().run()
     train(at, 10)

@@ -11,6 +11,7 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
+from gru_viz.dashboard.interventions import interventions
 from gru_viz.dashboard.plot import plot
 from gru_viz.dashboard.state import PAGE
 from gru_viz.figures import FIGURES, RunView, Selection, run_view
@@ -93,6 +94,8 @@ def live_charts(live: LiveSession) -> Selection:
                 extra = dict(on_click=time_picked) if figure_id == PICKER else {}
                 step = probed_at if per_probe else view.step
                 chart(figure_for(figure_id, view, sel), figure_id, view, step, **extra)
+        if row == ("gates",):  # the controls sit right under the heatmaps they change
+            interventions(live)
     if st.toggle("Show the input of this probe sequence", key="show_input"):
         chart(FIGURES["input"].build(view, sel), "input", view, view.step)
     return sel

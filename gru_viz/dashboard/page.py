@@ -10,7 +10,6 @@ from gru_viz.dashboard.charts import live_charts
 from gru_viz.dashboard.controls import controls
 from gru_viz.dashboard.downloads import sharing_and_downloads
 from gru_viz.dashboard.equations import equations_panel
-from gru_viz.dashboard.interventions import interventions
 from gru_viz.dashboard.lesson import lesson_guide
 from gru_viz.dashboard.probe_panels import inspector, more_views
 from gru_viz.dashboard.settings import sidebar
@@ -92,8 +91,7 @@ def main(boot_slot) -> None:
     # While a lesson's comparison trains (off the tick), the panel checks back every tick too.
     ticking = live.playing or PAGE.claim_pending
     st.fragment(live_panel, run_every=TICK_SECONDS if ticking else None)(live)
-    # Outside the timer: its widgets change nothing per tick, and a change reruns the page.
-    interventions(live)
+    # Outside the timer: their widgets change nothing per tick, and a change reruns the page.
     sharing_and_downloads(live)
     equations_panel()
     warm_up_in_background()

@@ -47,7 +47,7 @@ def status(live: LiveSession) -> None:
         where = "in the probe and in training" if live.intervene_in_training else "in the probe"
         alerts.warning(
             f"Intervention active ({where}): {live.intervention.describe()}. "
-            "Clear it under Interventions.",
+            "Clear it under the gate heatmaps.",
             icon=":material/science:",
         )
     for kind, slot in trainer.slots.items():
