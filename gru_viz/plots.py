@@ -78,12 +78,24 @@ def _layout(revision: str, x_title: str, y_title: str, log_y: bool = False, **ex
 
 
 def _set_log_range(axis: dict, span: list[float] | None) -> None:
-    """Fix a log axis to ``span``; below three decades, label the ticks between powers of ten
-    too (0.2, 0.5): with only powers of ten a narrow axis would have one label or none."""
+    """Fix a log axis to ``span``. Below three decades, tick 1, 2 and 5 of each decade and label
+    them (with only powers of ten a narrow axis would have one label or none), as plain numbers
+    (0.2, not 2×10⁻¹) unless they are tiny."""
     if span is not None:
         axis["range"] = span
         if span[1] - span[0] < 3:
-            axis["minorloglabels"] = "complete"
+            # Explicit ticks: plotly draws its own in-between log labels at a smaller size.
+            decades = range(int(np.floor(span[0])), int(np.ceil(span[1])) + 1)
+            ticks = [m * 10.0**k for k in decades for m in (1, 2, 5)]
+            ticks = [v for v in ticks if span[0] <= np.log10(v) <= span[1]]
+            axis.update(tickmode="array", tickvals=ticks, ticktext=list(map(_tick, ticks)))
+
+
+def _tick(value: float) -> str:
+    """0.05, 0.2, 1, 50, 2,000; beyond 10⁴ or below 10⁻³ as a power of ten."""
+    if 1e-3 <= value < 1e4:
+        return f"{value:,.10g}"
+    return format_number(value, 1).replace(".0 ×", " ×")
 
 
 def _log_range(*arrays, decades: float = 1.0) -> list[float] | None:
@@ -454,7 +466,7 @@ def grad_norm_figure(
         shown = _positive(norm) if log_y else norm
         steps, hover = steps[rows], "‖g‖ = %{y:.3g}"
         data.append(_trace(kind, steps, shown, _title(kind), hover, width=1.5))
-    layout = _layout("grad_norm", "training step", "total gradient norm, before clipping", log_y)
+    layout = _layout("grad_norm", "training step", "‖∇L‖ before clipping", log_y)
     norms = [h.array("grad_norm") for h in histories.values()]
     if log_y:
         _set_log_range(layout["yaxis"], _log_range(*norms, [clip] if clip else []))

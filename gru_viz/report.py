@@ -113,6 +113,12 @@ def build_report(trainer: Trainer, heading: str | None = None) -> str:
     baseline = task.baseline(trainer.cfg)
     view = run_view(trainer)
     notes = "".join(f"<li>{_markdown(note)}</li>" for note in explain.EQUATION_NOTES)
+    for kind in trainer.slots:  # how each variant in the run differs from PyTorch's GRU
+        title_ = _esc(explain.EQUATION_TITLES[kind])
+        notes += "".join(
+            f"<li><strong>{title_}</strong>: {_markdown(note)}</li>"
+            for note in explain.VARIANT_NOTES.get(kind, ())
+        )
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{_esc(heading)}</title>
 <style>{STYLE}</style>
@@ -129,7 +135,7 @@ def build_report(trainer: Trainer, heading: str | None = None) -> str:
 <h2>What changed while it trained</h2>
 {_events_section(trainer)}
 <h2>Equations</h2>
-<pre>{_esc(explain.all_equations_text(tuple(trainer.slots)))}</pre>
+<pre>{_esc(explain.all_equations_text(tuple(dict.fromkeys(("gru", *trainer.slots)))))}</pre>
 <ul>{notes}</ul>
 <h2>Figures</h2>
 {_figure_sections(view)}

@@ -258,7 +258,8 @@ def test_a_narrow_log_axis_still_spans_a_decade():
     figure = plots.loss_figure({}, TASKS["adding"].references(RunConfig()), log_y=True)
     low, high = figure.layout.yaxis.range
     assert high - low >= 1 and low < np.log10(1 / 6) < high
-    assert figure.layout.yaxis.minorloglabels == "complete"  # 0.1, 0.2, 0.5 ... not one tick
+    assert len(figure.layout.yaxis.tickvals) >= 3  # 0.1, 0.2, 0.5 ... not one tick
+    assert set(figure.layout.yaxis.ticktext) >= {"0.1", "0.2", "0.5"}
 
 
 def test_long_runs_are_drawn_with_a_bounded_number_of_points():

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 import streamlit as st
 
 from gru_viz import export
 from gru_viz.dashboard.state import PAGE
 from gru_viz.session import LiveSession
 from gru_viz.sharing import SETTING_GROUPS, write_link
+
+
+def share_url(base: str, query: dict[str, str]) -> str:
+    """The address to hand out: no trailing "?" when the setup is the defaults."""
+    return f"{base}?{urlencode(query, safe=',')}" if query else base
 
 
 def sharing_and_downloads(live: LiveSession) -> None:
@@ -22,7 +29,7 @@ def sharing_and_downloads(live: LiveSession) -> None:
         )
         query = write_link(live.cfg, PAGE.lesson, tuple(hide), PAGE.control)
         url = st.context.url.split("?")[0] if st.context.url else ""
-        st.code(f"{url}?{'&'.join(f'{k}={v}' for k, v in query.items())}", language=None)
+        st.code(share_url(url, query), language=None)
         st.caption(
             "Anyone opening this link gets the same setup; with the same seed, the same "
             "numbers. The address bar always holds the link to the current setup."

@@ -8,7 +8,8 @@ from gru_viz import explain
 from gru_viz.figures import CATALOGUE
 
 
-def equations_panel() -> None:
+def equations_panel(kinds: tuple[str, ...]) -> None:
+    """The equations of the models in this run (``kinds``), and how each variant differs."""
     # Lazy (on_change="rerun"): the LaTeX is typeset only once someone opens it.
     panel = st.expander(
         "Equations: exactly what the code computes",
@@ -20,9 +21,11 @@ def equations_panel() -> None:
         return
     with panel:
         st.markdown("σ is the logistic sigmoid, ⊙ is element-wise multiplication.")
-        for kind in explain.EQUATIONS:
+        for kind in dict.fromkeys(("gru", *kinds)):  # PyTorch's GRU is the reference
             st.markdown(f"**{explain.EQUATION_TITLES[kind]}**")
             st.latex(explain.equations_latex(kind))
+            for note in explain.VARIANT_NOTES.get(kind, ()):
+                st.markdown(f"- {note}")
         st.latex(explain.equations_latex("readout"))
         for note in explain.EQUATION_NOTES:
             st.markdown(f"- {note}")

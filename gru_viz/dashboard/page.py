@@ -93,5 +93,5 @@ def main(boot_slot) -> None:
     st.fragment(live_panel, run_every=TICK_SECONDS if ticking else None)(live)
     # Outside the timer: their widgets change nothing per tick, and a change reruns the page.
     sharing_and_downloads(live)
-    equations_panel()
+    equations_panel(live.cfg.models)
     warm_up_in_background()
