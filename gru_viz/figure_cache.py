@@ -10,6 +10,8 @@ tick; on a server shared by a class that was a quarter of every tick (bench.load
 
 from __future__ import annotations
 
+import collections
+import threading
 from collections.abc import Callable, Hashable
 from typing import Any
 
@@ -59,18 +61,32 @@ def _same(old: tuple, new: tuple) -> bool:
 
 
 class FigureCache:
-    """One session's latest figure per chart name, with the inputs it was built from."""
+    """The latest figure per chart name, with the inputs it was built from.
 
-    def __init__(self) -> None:
-        self._entries: dict[Hashable, tuple[tuple, FrozenFigure]] = {}
+    One session's (names are chart ids), or a class's, shared by every viewer (names include
+    each viewer's choices: sample, cursor): then at most ``most`` names are kept, least recently
+    used first out, and a lock makes one viewer build what the others then reuse.
+    """
+
+    def __init__(self, most: int | None = None) -> None:
+        self._entries: collections.OrderedDict[Hashable, tuple[tuple, FrozenFigure]] = (
+            collections.OrderedDict()
+        )
+        self.most = most
+        self._lock = threading.Lock()
         self.built = self.reused = 0
 
     def get(self, name: Hashable, inputs: tuple, build: Callable[[], go.Figure]) -> go.Figure:
-        entry = self._entries.get(name)
-        if entry is not None and _same(entry[0], inputs):
-            self.reused += 1
-            return entry[1]
-        figure = freeze(build())
-        self._entries[name] = (inputs, figure)
-        self.built += 1
-        return figure
+        with self._lock:
+            entry = self._entries.get(name)
+            if entry is not None and _same(entry[0], inputs):
+                self._entries.move_to_end(name)
+                self.reused += 1
+                return entry[1]
+            figure = freeze(build())
+            self._entries[name] = (inputs, figure)
+            self._entries.move_to_end(name)
+            if self.most is not None and len(self._entries) > self.most:
+                self._entries.popitem(last=False)
+            self.built += 1
+            return figure

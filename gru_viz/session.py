@@ -151,12 +151,14 @@ class Notice:
 class LiveSession:
     """A trainer plus play state, a lock, and a steps-per-second meter."""
 
-    def __init__(self, cfg: RunConfig, share: TrainingShare = SHARE):
+    def __init__(
+        self, cfg: RunConfig, share: TrainingShare = SHARE, trainer: Trainer | None = None
+    ):
         self.lock = threading.RLock()
         self.share, self.number = share, next(_session_numbers)
         self.sessions_training = 1  # sessions of this process training now, this one included
         self.cfg = cfg
-        self.trainer = Trainer(cfg)
+        self.trainer = trainer if trainer is not None else Trainer(cfg)
         self._playing = False
         self._ticks_since_play = 0
         self.speed = "normal"
@@ -167,6 +169,11 @@ class LiveSession:
         # The guide its page had open, and which control (both come back on a reload).
         self.lesson: str | None = None
         self.control: str | None = None
+
+    @classmethod
+    def from_trainer(cls, trainer: Trainer, share: TrainingShare = SHARE) -> LiveSession:
+        """A session around an existing trainer (a run forked from a class, or a snapshot)."""
+        return cls(trainer.cfg, share, trainer=trainer)
 
     # -- training --------------------------------------------------------------------------
     @property

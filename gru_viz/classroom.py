@@ -1,0 +1,235 @@
+"""Class mode: one run that a teacher drives and a whole class watches, trained once.
+
+A ``ClassRun`` wraps the teacher's ``LiveSession``. A worker thread of the class's own trains it
+while the teacher has it playing, a tick a second under the same turn-taking and share as every
+private run (``session.TICK_TURN``, ``SHARE``), so it costs one training however many watch.
+Viewers (the teacher's page and each student's) only read it and draw: figures are built once per
+update and shared (``figures``, a ``FigureCache`` keyed by each viewer's choices), so a class of a
+hundred costs a hundred cheap sends.
+
+Who may do what:
+
+* The class *code* (``AB7K-Q2MX``) is what students get: it lets them watch. Codes are random
+  (40 bits; enumerating a few thousand finds one with odds of about 1 in 10⁸) and carry the
+  letter of the server process that holds the class, so a proxy can route by it.
+* The *teacher key* is a separate 256-bit secret, kept by the teacher's page on the server and
+  filed under the teacher's browser (the key of ``runs``), never in an address. Only a caller
+  who presents it can play, pause, change settings or end the class; a student who edits the
+  link or replays a message has only the code.
+* A class ends when its teacher ends it, or ``TEACHER_GONE_SECONDS`` after the teacher's page
+  was last seen (a reload finds it again before that). Students then keep the last state and
+  can still continue on their own.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from gru_viz.figure_cache import FigureCache
+from gru_viz.session import TICK_SECONDS, TICK_TURN, LiveSession
+
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud from a projector
+CODE_LENGTH = 8  # 40 bits
+TEACHER_GONE_SECONDS = 10 * 60
+VIEWER_SEEN_SECONDS = 10.0  # a viewer whose page has not asked for an update since is gone
+MAX_CLASSES = 20  # per process: each holds one run (a few MB) and, while playing, a worker
+FIGURES_PER_CLASS = 64  # shared figures kept per class (every viewer's choices included)
+# Which process of a cluster holds a class: the code's first letter (GRU_VIZ_PROCESS, default
+# "A"), so nginx can send every student of a class to it (bench/nginx/gru-viz.conf).
+PROCESS_LETTER = (os.environ.get("GRU_VIZ_PROCESS", "A")[:1] or "A").upper()
+
+
+class NotTeacher(PermissionError):
+    """Only the class's teacher may do that."""
+
+
+class ClassEnded(RuntimeError):
+    """The class has ended: it can be watched and forked, not driven."""
+
+
+def new_code() -> str:
+    letter = PROCESS_LETTER if PROCESS_LETTER in CODE_ALPHABET else "A"
+    body = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH - 1))
+    code = letter + body
+    return f"{code[:4]}-{code[4:]}"
+
+
+def normalise_code(text: object) -> str | None:
+    """A code as typed or linked ("ab7k q2mx", "AB7KQ2MX") in its canonical form, or None."""
+    letters = "".join(ch for ch in str(text).upper() if ch.isalnum())[: CODE_LENGTH + 2]
+    if len(letters) != CODE_LENGTH or any(ch not in CODE_ALPHABET for ch in letters):
+        return None
+    return f"{letters[:4]}-{letters[4:]}"
+
+
+@dataclass
+class ClassRun:
+    code: str
+    live: LiveSession
+    teacher_browser: str | None  # the teacher's browser key (runs.py): finds the class again
+    _teacher_key: str = field(repr=False, default_factory=lambda: secrets.token_urlsafe(32))
+    version: int = 0  # bumped whenever what viewers draw changes
+    ended: str | None = None  # why the class ended, if it did
+    teacher_seen: float = field(default_factory=time.monotonic)
+    _viewers: dict[str, float] = field(default_factory=dict)
+    figures: FigureCache = field(default_factory=lambda: FigureCache(most=FIGURES_PER_CLASS))
+    _lock: threading.RLock = field(default_factory=threading.RLock)
+    _worker: threading.Thread | None = None
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    # -- who is who ----------------------------------------------------------------------------
+    def is_teacher(self, key: str | None) -> bool:
+        return key is not None and hmac.compare_digest(key, self._teacher_key)
+
+    def teacher_key_for(self, browser: str | None) -> str | None:
+        """The teacher key, for the teacher's own browser only (its page reloaded)."""
+        known = browser is not None and self.teacher_browser is not None
+        if known and hmac.compare_digest(browser, self.teacher_browser):
+            return self._teacher_key
+        return None
+
+    def _require(self, key: str | None) -> None:
+        if not self.is_teacher(key):
+            raise NotTeacher("only the class's teacher can do that")
+        if self.ended:
+            raise ClassEnded(self.ended)
+
+    def teacher_here(self) -> None:
+        self.teacher_seen = time.monotonic()
+
+    def watch(self, viewer: str) -> None:
+        """A student's page asked for an update (counts it as watching)."""
+        with self._lock:
+            self._viewers[viewer] = time.monotonic()
+
+    def leave(self, viewer: str) -> None:
+        with self._lock:
+            self._viewers.pop(viewer, None)
+
+    @property
+    def watching(self) -> int:
+        now = time.monotonic()
+        with self._lock:
+            for viewer, seen in list(self._viewers.items()):
+                if now - seen > VIEWER_SEEN_SECONDS:
+                    del self._viewers[viewer]
+            return len(self._viewers)
+
+    # -- what the teacher drives -----------------------------------------------------------------
+    def act(self, key: str | None, action: Callable[[LiveSession], object]) -> object:
+        """Run ``action`` on the class's run for its teacher; viewers see the result next."""
+        self._require(key)
+        with self._lock:
+            result = action(self.live)
+            self.changed()
+        self._ensure_worker()
+        return result
+
+    def set_playing(self, key: str | None, value: bool) -> None:
+        self.act(key, lambda live: setattr(live, "playing", value and bool(live.trainer.active)))
+
+    def end(self, key: str | None, why: str = "The teacher ended the class.") -> None:
+        self._require(key)
+        self._finish(why)
+
+    def _finish(self, why: str) -> None:
+        with self._lock:
+            self.ended = why
+            self.live.playing = False
+            self.changed()
+        self._stop.set()
+
+    def changed(self) -> None:
+        """What viewers draw has changed: the training charts are built again, once, for all."""
+        with self._lock:
+            self.version += 1
+
+    # -- the worker --------------------------------------------------------------------------
+    def _ensure_worker(self) -> None:
+        with self._lock:
+            if self.ended or not self.live.playing:
+                return
+            if self._worker is not None and self._worker.is_alive():
+                return
+            self._worker = threading.Thread(
+                target=self._train, name=f"gru-viz-class-{self.code}", daemon=True
+            )
+            self._worker.start()
+
+    def _train(self) -> None:
+        """A tick a second while playing, like a private page's timer; ends when paused."""
+        while not self._stop.is_set():
+            started = time.monotonic()
+            with self._lock:
+                if not self.live.playing:
+                    self._worker = None
+                    return
+            with TICK_TURN:
+                steps = self.live.tick()
+            if steps:
+                self.changed()
+            if time.monotonic() - self.teacher_seen > TEACHER_GONE_SECONDS:
+                self._finish("The teacher has been away too long; the class ended.")
+                return
+            self._stop.wait(max(0.0, TICK_SECONDS - (time.monotonic() - started)))
+
+
+class ClassRegistry:
+    """The classes of this server process, by code."""
+
+    def __init__(self, most: int = MAX_CLASSES):
+        self.most = most
+        self._lock = threading.Lock()
+        self._classes: dict[str, ClassRun] = {}
+
+    def start(self, live: LiveSession, teacher_browser: str | None) -> ClassRun:
+        with self._lock:
+            self._sweep()
+            if len(self._classes) >= self.most:
+                raise RuntimeError(
+                    f"this server already holds {self.most} classes; end one or try later"
+                )
+            code = new_code()
+            while code in self._classes:
+                code = new_code()
+            run = ClassRun(code, live, teacher_browser)
+            self._classes[code] = run
+        run._ensure_worker()
+        return run
+
+    def find(self, code: object) -> ClassRun | None:
+        canonical = normalise_code(code)
+        with self._lock:
+            return self._classes.get(canonical) if canonical else None
+
+    def of_teacher(self, browser: str | None) -> ClassRun | None:
+        """The live class this browser teaches (its page reloaded), if any."""
+        if browser is None:
+            return None
+        with self._lock:
+            for run in self._classes.values():
+                if not run.ended and run.teacher_key_for(browser):
+                    return run
+        return None
+
+    def _sweep(self) -> None:
+        """Forget classes ended long ago (their students have had time to fork)."""
+        now = time.monotonic()
+        for code, run in list(self._classes.items()):
+            if run.ended and now - run.teacher_seen > 2 * TEACHER_GONE_SECONDS:
+                del self._classes[code]
+            elif not run.ended and now - run.teacher_seen > TEACHER_GONE_SECONDS:
+                run._finish("The teacher has been away too long; the class ended.")
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._classes)
+
+
+CLASSES = ClassRegistry()  # one per server process
