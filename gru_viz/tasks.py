@@ -374,7 +374,10 @@ TASKS: dict[str, Task] = {
             lambda c: c.n_symbols,
             copy,
             lambda c: math.log(c.n_symbols),
-            "a uniform guess over the symbols: cross-entropy = log(alphabet size)",
+            "a uniform guess over the symbols: cross-entropy = log(alphabet size), averaged over "
+            "the recall steps only (papers that score every step of the sequence quote "
+            "10·ln 8/(T + 20) for their 10 symbols from 8: the same guess, averaged with the "
+            "blank steps, which any model gets right)",
             time_marks=_copy_marks,
         ),
         Task(
