@@ -21,7 +21,8 @@ def start() -> st.delta_generator.DeltaGenerator:
     # An emoji favicon is drawn in the browser; a Material one would be fetched from
     # fonts.gstatic.com, which an offline classroom cannot reach.
     st.set_page_config(page_title="gru-viz: why gates help", page_icon="🧠", layout="wide")
-    style.apply()
+    projector = st.session_state.get("projector", st.query_params.get("view") == "projector")
+    style.apply(projector)
     st.title(PAGE_TITLE)
     slot = st.empty()  # on every run, so later elements keep their place in the page
     if "live" not in st.session_state:

@@ -14,11 +14,14 @@ import streamlit as st
 from gru_viz.dashboard.interventions import interventions
 from gru_viz.dashboard.plot import plot
 from gru_viz.dashboard.state import PAGE
+from gru_viz.dashboard.style import PROJECTOR_SCALE
 from gru_viz.figures import FIGURES, RunView, Selection, run_view
 from gru_viz.session import LiveSession
 
 # Rows of the main panel, by catalogue id; "input" is behind a toggle.
 ROWS = (("loss", "grad_norm"), ("grad_h", "prediction"), ("hidden",), ("gates",))
+# The projector view tells the story in four large charts.
+PROJECTOR_ROWS = (("loss", "grad_h"), ("gates",), ("hidden",))
 # The gradient chart doubles as a time picker: click a point to move the cursor there.
 PICKER = "grad_h"
 
@@ -27,7 +30,14 @@ def chart(fig: go.Figure, figure_id: str, view: RunView, step: int, **kwargs) ->
     spec = FIGURES[figure_id]
     st.markdown(f"**{spec.heading}**")
     # The toolbar's camera button saves a PNG named after the figure and the training step.
-    plot(fig, f"{figure_id}_chart", png_name=f"gru-viz-{figure_id}-step{step}", **kwargs)
+    scale = PROJECTOR_SCALE if PAGE.projector else 1.0
+    plot(
+        fig,
+        f"{figure_id}_chart",
+        png_name=f"gru-viz-{figure_id}-step{step}",
+        scale=scale,
+        **kwargs,
+    )
     st.caption(spec.caption(view))
 
 
@@ -86,7 +96,8 @@ def live_charts(live: LiveSession) -> Selection:
     # such a chart is sent then stays byte-identical between probes, and the browser does not
     # even redraw it.
     probed_at = max(p.step for p in view.probes.values())
-    for row in ROWS:
+    rows = PROJECTOR_ROWS if PAGE.projector else ROWS
+    for row in rows:
         columns = st.columns(len(row)) if len(row) > 1 else [st.container()]
         for column, figure_id in zip(columns, row, strict=True):
             with column:
@@ -94,8 +105,8 @@ def live_charts(live: LiveSession) -> Selection:
                 extra = dict(on_click=time_picked) if figure_id == PICKER else {}
                 step = probed_at if per_probe else view.step
                 chart(figure_for(figure_id, view, sel), figure_id, view, step, **extra)
-        if row == ("gates",):  # the controls sit right under the heatmaps they change
+        if row == ("gates",) and not PAGE.projector:  # right under the heatmaps they change
             interventions(live)
-    if st.toggle("Show the input of this probe sequence", key="show_input"):
+    if not PAGE.projector and st.toggle("Show the input of this probe sequence", key="show_input"):
         chart(FIGURES["input"].build(view, sel), "input", view, view.step)
     return sel

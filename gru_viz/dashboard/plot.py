@@ -55,6 +55,24 @@ function theme(element) {
           hoverlabel: {font: {family: font}}, colorway: ["#0072B2", "#E69F00", "#009E73"]};
 }
 
+// Projector view: larger text, thicker lines, taller charts, readable from the back of a room.
+function enlarge(figure, scale) {
+  const layout = figure.layout;
+  const bigger = (font) => Object.assign({}, font, {size: ((font && font.size) || 14) * scale});
+  layout.font = bigger(layout.font);
+  layout.height = (layout.height || 340) * Math.sqrt(scale);
+  for (const note of layout.annotations || []) note.font = bigger(note.font);
+  for (const shape of layout.shapes || []) {
+    if (shape.line) shape.line.width = (shape.line.width || 1.5) * scale;
+    if (shape.label && shape.label.font) shape.label.font = bigger(shape.label.font);
+  }
+  for (const trace of figure.data) {
+    if (trace.line) trace.line.width = (trace.line.width || 2) * scale;
+    if (trace.marker && typeof trace.marker.size === "number") trace.marker.size *= scale;
+  }
+  return figure;
+}
+
 export default function ({ data, parentElement, setTriggerValue }) {
   let chart = parentElement.querySelector(":scope > .gv-plot");
   if (!chart) {
@@ -66,6 +84,7 @@ export default function ({ data, parentElement, setTriggerValue }) {
   chart.dataset.name = data.name;
   loadPlotly(data.plotly_url).then((Plotly) => {
     const figure = JSON.parse(data.figure);
+    if (data.scale && data.scale !== 1) enlarge(figure, data.scale);
     const layout = Object.assign({}, figure.layout, {autosize: true});
     layout.template = {layout: theme(parentElement)};
     return Plotly.react(chart, figure.data, layout, data.config).then(() => {
@@ -106,11 +125,13 @@ def plot(
     *,
     png_name: str | None = None,
     on_click: Any = None,
+    scale: float = 1.0,
 ) -> Any:
     """Draw ``figure`` under ``key``; the same key updates the same chart in place.
 
     png_name: the file name the toolbar's camera button saves. on_click: a callback for a click
-    on a point (the component's ``click`` value then holds ``{"x": ...}``).
+    on a point (the component's ``click`` value then holds ``{"x": ...}``). scale: text and
+    lines this many times larger, in the browser (the projector view).
     """
     config: dict[str, Any] = {"displaylogo": False, "responsive": True}
     if png_name:
@@ -122,6 +143,7 @@ def plot(
         "plotly_url": _plotly_url(),
         "clickable": on_click is not None,
         "testid": TESTID,
+        "scale": scale,
         "name": key,
     }
     callbacks = {"on_click_change": on_click} if on_click is not None else {}

@@ -49,5 +49,18 @@ COLLAPSE_WHEN_NARROW = f"""
 """
 
 
-def apply() -> None:
-    st.html(CSS + COLLAPSE_WHEN_NARROW, unsafe_allow_javascript=True)
+# Readable from the back of a room at 1920x1080: everything in rem grows with the root font, and
+# the sidebar (settings a class does not need to see) goes.
+PROJECTOR_CSS = """
+<style>
+html { font-size: 125%; }
+[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"] { display: none; }
+[data-testid="stMainBlockContainer"] { max-width: none; padding-left: 2rem; padding-right: 2rem; }
+</style>
+"""
+PROJECTOR_SCALE = 1.6  # chart text and lines (gru_viz.dashboard.plot)
+
+
+def apply(projector: bool = False) -> None:
+    css = CSS + (PROJECTOR_CSS if projector else "")
+    st.html(css + COLLAPSE_WHEN_NARROW, unsafe_allow_javascript=True)
