@@ -28,8 +28,8 @@ def interventions(live: LiveSession) -> None:
             "at once. z = 1 freezes h. z = 0 removes only the direct copy of h_{t−1}: the "
             "candidate still reads it through r ⊙ (W_hn h_{t−1} + b_hn), so the unit becomes a "
             "reset-gated tanh RNN that still carries memory. r = 0 makes the candidate ignore "
-            "the old state. (In the blog formulas z = 1 writes instead; the MGU has no z or r, "
-            "so only ablation reaches it.)"
+            "the old state. (The blog GRUs use z the other way round; the MGU has no z or r, so "
+            "only ablation reaches it.)"
         )
         a, b, c = st.columns(3)
         # Applied in on_change, before this run draws the banner and the figures.
