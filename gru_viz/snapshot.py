@@ -1,0 +1,783 @@
+"""Save a whole run and load it back, so a page continues exactly where the run was.
+
+A run file (``save_run``) holds what a page needs to go on: the settings (as strings, those
+that differ from the defaults, as a link carries them), the step count, each model's weights
+and optimizer state (Adam's moments, or nothing while the optimizer is not built yet), the batch
+generator's state, the histories, the probe series, the events, and a few probe snapshots.
+Training a loaded run gives the same numbers, bit for bit on the same machine, as the original
+would have (tests/test_snapshot.py).
+
+Probe snapshots are what would make a file big: their traces (every gate at every step of every
+probe sequence) are megabytes. A file keeps the initialisation, up to ``KEEP_BETWEEN`` snapshots
+evenly spaced in between and the newest, each with its small parts (the per-step gradient norms,
+predictions, losses, σ_max) and the recurrent weights it was taken with, and no traces: the
+traces depend only on those weights, the fixed probe batch and the intervention in force, so
+``load_run`` replays them with ``gru_viz.probe.probe``. (The readout's weights at a past probe are
+nowhere in a run, so the parts that depend on them, such as the gradients and losses, are kept
+as they were.) Which intervention a snapshot was probed with is not recorded in it; saving finds
+it by replaying each kept snapshot with no intervention and with the model's current one, and
+keeps the one that reproduces its traces exactly (a snapshot that neither reproduces is kept
+without traces, as the trace budget leaves old snapshots anyway).
+
+``load_run`` refuses anything malformed with ``SnapshotError`` before it builds anything from it,
+by the rules of ``gru_viz.checkpoint``: torch's zip format only, bounded sizes, unpickled with
+``torch.load(weights_only=True)``, and every tensor checked for its exact type, shape and (where
+it must be) finite values before a value is read. ``read_run`` adds the checks on the path: a
+regular file, opened without waiting on a FIFO.
+
+``copy_run`` forks a run in memory (a class's "fork this run") with the same semantics, keeping
+every snapshot as it is. Call these under the session's lock (``LiveSession.export``), as a
+training step changes what they read. Callbacks (``on_step_end``, ``on_probe``) are not copied.
+
+Each lesson ships a trained run of its setup in ``gru_viz/lesson_runs/<key>.pt``;
+``python -m gru_viz.snapshot --all`` regenerates them (``--check`` only compares).
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import functools
+import io
+import math
+import os
+import stat
+import sys
+import time
+import zipfile
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from gru_viz.checkpoint import SIZE_LIMITS
+from gru_viz.config import (
+    FIELD_BY_NAME,
+    RunConfig,
+    config_from_strings,
+    config_to_strings,
+    format_value,
+)
+from gru_viz.models import NO_INTERVENTION, Intervention
+from gru_viz.probe import probe
+from gru_viz.records import BoundedSeries, Event, ProbeResult, ProbeSnapshots
+from gru_viz.trainer import ModelSlot, Trainer, make_optimizer
+
+FORMAT = "gru-viz-run/1"
+RUNS_DIR = Path(__file__).resolve().with_name("lesson_runs")
+# Snapshots a file keeps between the initialisation and the newest: the gradient chart draws
+# the initialisation, three in between and the newest (about 20 kB a snapshot for both models).
+KEEP_BETWEEN = 3
+MAX_RUN_BYTES = 16 * 1024 * 1024  # a lesson's run is ~200 kB; a long run's history adds ~1 MB
+MAX_PICKLE_BYTES = 1024 * 1024  # the pickled part holds names, texts and numbers, not arrays
+MAX_STEPS = 10**9
+MAX_SERIES_ROWS = 1_000_000
+MAX_SNAPSHOTS = 1_000
+MAX_EVENTS = 10_000
+MAX_TEXT = 4_000
+MAX_NAME = 64
+MAX_HIDDEN = SIZE_LIMITS["hidden_size"]
+# The per-parameter state each optimizer keeps (cfg.optimizer -> names); SGD without momentum
+# keeps none.
+OPTIMIZER_STATE = {"adam": ("step", "exp_avg", "exp_avg_sq"), "sgd": ()}
+
+# What a run holds, field by field: a field added to ModelSlot or Trainer must be saved here (or
+# listed as rebuilt), which tests/test_snapshot.py checks.
+SLOT_FIELDS = frozenset(
+    ("kind", "model", "make_optimizer", "history", "probe_series", "snapshots", "latest")
+    + ("stopped", "intervention", "intervene_in_training", "_last_good", "_healthy", "_optimizer")
+)
+TRAINER_FIELDS = frozenset(
+    ("cfg", "initial_cfg", "events", "task", "on_step_end", "on_probe", "step_count")
+    + ("probe_seconds", "data_generator", "probe_batch", "slots")
+)
+_TOP = frozenset(
+    ("format", "config", "initial_config", "step_count", "data_generator", "hidden_sizes")
+    + ("events", "slots")
+)
+_SLOT = frozenset(
+    ("weights", "optimizer", "history", "probe_series", "snapshots", "latest", "stopped")
+    + ("intervention", "intervene_in_training", "healthy")
+)
+_ENTRY = frozenset(
+    ("step", "grad_h_norm", "prediction", "loss", "sigma_max", "weights", "traces")
+    + ("intervention",)
+)
+_FILE_TYPES = {"d": "a directory", "p": "a FIFO", "c": "a character device", "b": "a block device"}
+
+
+class SnapshotError(ValueError):
+    """The data is not a gru-viz run we can load safely; the message says why."""
+
+
+# -- saving ----------------------------------------------------------------------------------
+def save_run(trainer: Trainer) -> bytes:
+    """The run as the bytes of a ``torch.save`` file (the same run gives the same bytes)."""
+    buffer = io.BytesIO()
+    torch.save(_canonical(_capture(trainer, with_snapshots=True)), buffer)
+    return buffer.getvalue()
+
+
+def _canonical(value: object) -> object:
+    """Equal texts as one object. Pickle writes an object it has seen as a reference to it,
+    so without this a loaded run (its config and initial config read separately) would save
+    to other bytes than the run it came from, for the same content."""
+    if isinstance(value, str):
+        return sys.intern(value)
+    if isinstance(value, dict):
+        return {_canonical(k): _canonical(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_canonical(v) for v in value]
+    return value
+
+
+def copy_run(trainer: Trainer) -> Trainer:
+    """An independent copy that trains on exactly as the original would, snapshots and all."""
+    copied = _restore(_capture(trainer, with_snapshots=False), with_snapshots=False)
+    for kind, slot in trainer.slots.items():
+        twin = copied.slots[kind]
+        twin.snapshots = copy.deepcopy(slot.snapshots)
+        index = next((i for i, r in enumerate(slot.snapshots.results) if r is slot.latest), None)
+        twin.latest = (
+            twin.snapshots.results[index] if index is not None else copy.deepcopy(slot.latest)
+        )
+    return copied
+
+
+class _Pool:
+    """One stored tensor for equal tensors (torch.save writes a shared tensor once): the
+    newest probe's weights are the model's, the last healthy weights often too."""
+
+    def __init__(self) -> None:
+        self._seen: dict[tuple, torch.Tensor] = {}
+
+    def share(self, tensor: torch.Tensor) -> torch.Tensor:
+        tensor = tensor.detach().cpu().contiguous()
+        key = (str(tensor.dtype), tuple(tensor.shape), tensor.numpy().tobytes())
+        return self._seen.setdefault(key, tensor.clone())
+
+
+def _capture(trainer: Trainer, with_snapshots: bool) -> dict:
+    pool = _Pool()
+    slots = {}
+    for kind, slot in trainer.slots.items():
+        slots[kind] = {
+            "weights": {k: pool.share(v) for k, v in slot.model.state_dict().items()},
+            "optimizer": _capture_optimizer(slot, trainer.cfg, pool),
+            "history": _capture_series(slot.history),
+            "probe_series": _capture_series(slot.probe_series),
+            "snapshots": None,
+            "latest": None,
+            "stopped": slot.stopped,
+            "intervention": _capture_intervention(slot.intervention),
+            "intervene_in_training": bool(slot.intervene_in_training),
+            "healthy": None,
+        }
+        if slot._healthy is not None:
+            step, weights = slot._healthy
+            names = [name for name, _ in slot.model.named_parameters()]
+            healthy = {n: pool.share(w) for n, w in zip(names, weights, strict=True)}
+            slots[kind]["healthy"] = {"step": int(step), "weights": healthy}
+        if with_snapshots:
+            slots[kind]["snapshots"], slots[kind]["latest"] = _capture_snapshots(
+                trainer, slot, pool
+            )
+    return {
+        "format": FORMAT,
+        "config": config_to_strings(trainer.cfg),
+        "initial_config": config_to_strings(trainer.initial_cfg),
+        "step_count": int(trainer.step_count),
+        "data_generator": trainer.data_generator.get_state().clone(),
+        "hidden_sizes": {kind: int(s.model.hidden_size) for kind, s in trainer.slots.items()},
+        "events": [
+            {
+                "step": int(e.step),
+                "kind": e.kind,
+                "text": e.text,
+                "affects_training": bool(e.affects_training),
+                "changes": [[name, format_value(FIELD_BY_NAME[name], v)] for name, v in e.changes],
+            }
+            for e in trainer.events
+        ],
+        "slots": slots,
+    }
+
+
+def _capture_optimizer(slot: ModelSlot, cfg: RunConfig, pool: _Pool) -> dict | None:
+    if slot._optimizer is None:
+        return None  # not built yet: it will be, from the config, on the first step
+    state = slot._optimizer.state_dict()
+    names = [name for name, _ in slot.model.named_parameters()]
+    groups = state["param_groups"]
+    if len(groups) != 1 or list(groups[0]["params"]) != list(range(len(names))):
+        raise SnapshotError("the optimizer has parameter groups this format does not keep")
+    kept = {}
+    for index, values in state["state"].items():
+        if set(values) != set(OPTIMIZER_STATE[cfg.optimizer]):
+            raise SnapshotError(f"unexpected {cfg.optimizer} state {sorted(values)}")
+        kept[names[index]] = {k: pool.share(torch.as_tensor(values[k])) for k in sorted(values)}
+    return {"lr": float(groups[0]["lr"]), "state": kept}
+
+
+def _capture_series(series: BoundedSeries) -> dict:
+    return {
+        "capacity": int(series.capacity),
+        "stride": int(series.stride),
+        "columns": {
+            name: torch.tensor(column, dtype=torch.float64)
+            for name, column in series.columns.items()
+        },
+    }
+
+
+def _capture_intervention(intervention: Intervention) -> dict:
+    def clamp(value: float | None) -> float | None:
+        return None if value is None else float(value)
+
+    return {
+        "clamp_update": clamp(intervention.clamp_update),
+        "clamp_reset": clamp(intervention.clamp_reset),
+        "ablate_units": [int(u) for u in intervention.ablate_units],
+    }
+
+
+def kept_snapshots(steps_by_model: Mapping[str, list[int]]) -> dict[str, list[int]]:
+    """Which snapshots a file keeps, per model: the first and the newest, and up to
+    ``KEEP_BETWEEN`` steps evenly spaced among those every model has (so a slider over the
+    steps the models share still finds them)."""
+    common = sorted(set.intersection(*(set(s) for s in steps_by_model.values())))
+    spots = np.linspace(0, len(common) - 1, KEEP_BETWEEN + 2).round().astype(int)
+    picks = {common[i] for i in spots} if common else set()
+    kept = {}
+    for kind, steps in steps_by_model.items():
+        newest = {step: i for i, step in enumerate(steps)}  # the latest probe at each step
+        indices = {0, len(steps) - 1} | {newest[s] for s in picks}
+        kept[kind] = sorted(i for i in indices if 0 <= i < len(steps))
+    return kept
+
+
+def _capture_snapshots(trainer: Trainer, slot: ModelSlot, pool: _Pool) -> tuple[dict, object]:
+    snapshots = slot.snapshots
+    steps = {kind: s.snapshots.steps for kind, s in trainer.slots.items()}
+    indices = kept_snapshots(steps)[slot.kind]
+    scratch = copy.deepcopy(slot.model)  # replays the probe with a snapshot's weights
+    entries = [_capture_result(trainer, slot, scratch, snapshots.results[i], pool) for i in indices]
+    if slot.latest is None:
+        latest = None
+    elif indices and snapshots.results[indices[-1]] is slot.latest:
+        latest = "last"
+    else:
+        latest = _capture_result(trainer, slot, scratch, slot.latest, pool)
+    snaps = {
+        "capacity": int(snapshots.capacity),
+        "trace_budget_bytes": int(snapshots.trace_budget_bytes),
+        "entries": entries,
+    }
+    return snaps, latest
+
+
+def _capture_result(
+    trainer: Trainer, slot: ModelSlot, scratch, result: ProbeResult, pool: _Pool
+) -> dict:
+    intervention = None
+    if result.traces:
+        candidates = [NO_INTERVENTION]
+        if slot.intervention.active:
+            candidates.append(slot.intervention)
+        for candidate in candidates:
+            replayed = _replay(trainer, scratch, result.weights, result.step, candidate)
+            if _same_traces(replayed, result.traces):
+                intervention = _capture_intervention(candidate)
+                break
+        if intervention is None and result is slot.latest:
+            intervention = _capture_intervention(slot.intervention)  # what it was probed with
+    return {
+        "step": int(result.step),
+        "grad_h_norm": torch.from_numpy(np.array(result.grad_h_norm, dtype=np.float32)),
+        "prediction": torch.from_numpy(np.array(result.prediction, dtype=np.float32)),
+        "loss": torch.from_numpy(np.array(result.loss, dtype=np.float32)),
+        "sigma_max": float(result.sigma_max),
+        "weights": {
+            k: pool.share(torch.from_numpy(np.array(v))) for k, v in result.weights.items()
+        },
+        "traces": intervention is not None,
+        "intervention": intervention,
+    }
+
+
+def _replay(trainer: Trainer, scratch, weights, step: int, intervention: Intervention) -> dict:
+    """The traces of a probe with these recurrent weights: they depend on nothing else."""
+    with torch.no_grad():
+        for name, parameter in scratch.rnn.named_parameters():
+            parameter.copy_(torch.as_tensor(weights[name]))
+    return probe(scratch, trainer.task, trainer.probe_batch, step, intervention).traces
+
+
+def _same_traces(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> bool:
+    return a.keys() == b.keys() and all(
+        a[k].shape == b[k].shape and np.array_equal(a[k], b[k], equal_nan=True) for k in a
+    )
+
+
+# -- loading ---------------------------------------------------------------------------------
+def read_run(path: str | os.PathLike, max_bytes: int = MAX_RUN_BYTES) -> Trainer:
+    """Load a run file: a regular file only, never waiting on a FIFO (as ``load_checkpoint``)."""
+    try:
+        _require_regular_file(os.stat(path))
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as err:
+        raise SnapshotError(f"cannot read the run: {err.strerror}") from None
+    with os.fdopen(fd, "rb") as file:
+        info = os.fstat(fd)
+        _require_regular_file(info)
+        if info.st_size > max_bytes:
+            raise SnapshotError(_too_big("file is", info.st_size, max_bytes))
+        data = file.read(max_bytes + 1)
+    return load_run(data, max_bytes)
+
+
+def load_run(data: bytes, max_bytes: int = MAX_RUN_BYTES) -> Trainer:
+    """A Trainer from ``save_run``'s bytes; raises SnapshotError, naming the reason, for
+    anything else. Nothing in the data is executed, and nothing is built from it unchecked."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise SnapshotError("a run is bytes")
+    data = bytes(data)
+    if len(data) > max_bytes:
+        raise SnapshotError(_too_big("data is", len(data), max_bytes))
+    _check_zip(data, max_bytes)
+    try:
+        state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    except Exception as err:  # weights_only refuses pickled objects: report, never run them
+        raise SnapshotError(f"not a safe run file: {_first_line(err)}") from None
+    return _restore(state)
+
+
+def _require_regular_file(info: os.stat_result) -> None:
+    if not stat.S_ISREG(info.st_mode):
+        what = _FILE_TYPES.get(stat.filemode(info.st_mode)[0], "a special file")
+        raise SnapshotError(f"the path is {what}, not a regular file")
+
+
+def _too_big(what: str, size: int, limit: int) -> str:
+    return f"{what} {size / 1e6:.1f} MB; the limit is {limit / 1e6:.0f} MB"
+
+
+def _check_zip(data: bytes, max_bytes: int) -> None:
+    """Bound what torch.load allocates (see checkpoint._check_zip): zip only, and the sizes
+    its directory declares, which torch.load allocates before unpacking."""
+    if data[:4] != b"PK\x03\x04":
+        raise SnapshotError("not a run file: torch.save writes a zip file")
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            records = archive.infolist()
+    except Exception as err:  # zipfile raises several kinds on a damaged directory
+        raise SnapshotError(f"not a valid zip file: {_first_line(err)}") from None
+    unpacked = sum(r.file_size for r in records)
+    if unpacked > max_bytes:
+        raise SnapshotError(_too_big("it unpacks to", unpacked, max_bytes))
+    if any(r.filename.endswith("data.pkl") and r.file_size > MAX_PICKLE_BYTES for r in records):
+        raise SnapshotError(f"its pickled part is over the {MAX_PICKLE_BYTES // 1024} kB limit")
+
+
+def _restore(state: object, with_snapshots: bool = True) -> Trainer:
+    """Build the trainer ``state`` describes, checking every part before using it."""
+    if not isinstance(state, dict) or state.get("format") != FORMAT:
+        raise SnapshotError("not a gru-viz run (missing format marker)")
+    _exact_keys("the run", state, _TOP)
+    cfg, initial = _config(state["config"], "config"), _config(state["initial_config"], "initial")
+    if cfg.structural_changes(initial):
+        raise SnapshotError("config and initial config differ in settings that rebuild a run")
+    step_count = _int(state["step_count"], "step_count", 0, MAX_STEPS)
+    hidden = _dict(state["hidden_sizes"], "hidden_sizes")
+    slots = _dict(state["slots"], "slots")
+    for name, part in (("hidden_sizes", hidden), ("slots", slots)):
+        if list(part) != list(cfg.models):
+            raise SnapshotError(f"{name} has {list(part)[:8]}, not the config's models")
+    # Sizes matched to the GRU's parameter count are at most 4 x its own (hidden_sizes_for): a
+    # model is never much larger than the config, whose cost the config's budget has bounded.
+    most = min(MAX_HIDDEN, 4 * cfg.hidden_size)
+    sizes = {kind: _int(h, f"hidden size of {kind}", 1, most) for kind, h in hidden.items()}
+    events = _events(state["events"], initial, step_count)
+    generator_state = _tensor(
+        state["data_generator"], "data_generator", torch.Generator().get_state().shape, torch.uint8
+    )
+
+    trainer = Trainer(initial, hidden_sizes=sizes)  # every shape below is checked against it
+    trainer.cfg = cfg
+    trainer.step_count = step_count
+    trainer.events = events
+    trainer.probe_seconds = 0.0
+    try:
+        trainer.data_generator.set_state(generator_state.clone())
+    except (RuntimeError, ValueError) as err:
+        raise SnapshotError(f"data_generator: {_first_line(err)}") from None
+    for kind, slot in trainer.slots.items():
+        _restore_slot(trainer, slot, _dict(slots[kind], kind), with_snapshots)
+    return trainer
+
+
+def _restore_slot(trainer: Trainer, slot: ModelSlot, data: dict, with_snapshots: bool) -> None:
+    kind, model, cfg = slot.kind, slot.model, trainer.cfg
+    _exact_keys(kind, data, _SLOT)
+    template = slot.latest  # the probe the new trainer took: the shapes every probe has
+    params = dict(model.named_parameters())
+    weights = _state(data["weights"], f"{kind}.weights", model.state_dict())
+    model.load_state_dict(weights)  # copies into the parameters
+
+    slot.make_optimizer = functools.partial(make_optimizer, cfg, model)
+    slot._optimizer = None
+    if data["optimizer"] is not None:
+        _restore_optimizer(slot, _dict(data["optimizer"], f"{kind}.optimizer"), cfg, params)
+    slot.history = _series(data["history"], f"{kind}.history", trainer.step_count)
+    slot.probe_series = _series(data["probe_series"], f"{kind}.probe_series", trainer.step_count)
+    stopped = data["stopped"]
+    slot.stopped = None if stopped is None else _text(stopped, f"{kind}.stopped")
+    slot.intervention = _intervention(data["intervention"], f"{kind}.intervention")
+    slot.intervene_in_training = _bool(data["intervene_in_training"], "intervene_in_training")
+    slot._last_good = []  # filled before each update; what it held before one never matters
+    slot._healthy = None
+    if data["healthy"] is not None:
+        healthy = _dict(data["healthy"], f"{kind}.healthy")
+        _exact_keys(f"{kind}.healthy", healthy, {"step", "weights"})
+        step = _int(healthy["step"], f"{kind}.healthy.step", 0, trainer.step_count)
+        kept = _state(healthy["weights"], f"{kind}.healthy.weights", params)
+        slot._healthy = (step, [kept[name].clone() for name in params])
+    if with_snapshots:  # (copy_run copies them as they are)
+        _restore_snapshots(trainer, slot, data, template)
+
+
+def _restore_optimizer(slot: ModelSlot, data: dict, cfg: RunConfig, params: dict) -> None:
+    _exact_keys(f"{slot.kind}.optimizer", data, {"lr", "state"})
+    lr = data["lr"]
+    if type(lr) is not float or not math.isfinite(lr) or lr <= 0:
+        raise SnapshotError(f"{slot.kind}.optimizer.lr {_show(lr)} is not a positive number")
+    kept = _dict(data["state"], f"{slot.kind}.optimizer.state")
+    names = list(params)
+    state = {}
+    for name, values in kept.items():
+        if name not in params:
+            raise SnapshotError(f"{slot.kind}.optimizer.state has an unexpected key {_show(name)}")
+        where = f"{slot.kind}.optimizer.state.{name}"
+        values = _dict(values, where)
+        _exact_keys(where, values, set(OPTIMIZER_STATE[cfg.optimizer]))
+        parsed = {}
+        for key, value in values.items():
+            shape = () if key == "step" else params[name].shape
+            tensor = _tensor(value, f"{where}.{key}", shape, torch.float32, finite=True)
+            if key in ("step", "exp_avg_sq") and bool((tensor < 0).any()):
+                raise SnapshotError(f"{where}.{key} is negative")
+            parsed[key] = tensor.clone()  # never shared: Adam updates these in place
+        state[names.index(name)] = parsed
+    optimizer = slot.make_optimizer()
+    saved = optimizer.state_dict()
+    saved["state"] = state
+    saved["param_groups"][0]["lr"] = lr
+    optimizer.load_state_dict(saved)
+    slot._optimizer = optimizer
+
+
+def _restore_snapshots(trainer: Trainer, slot: ModelSlot, data: dict, template) -> None:
+    where = f"{slot.kind}.snapshots"
+    snaps = _dict(data["snapshots"], where)
+    _exact_keys(where, snaps, {"capacity", "trace_budget_bytes", "entries"})
+    capacity = _int(snaps["capacity"], f"{where}.capacity", 1, MAX_SNAPSHOTS)
+    budget = _int(snaps["trace_budget_bytes"], f"{where}.trace_budget_bytes", 0, MAX_RUN_BYTES * 64)
+    entries = snaps["entries"]
+    if type(entries) is not list or len(entries) > capacity:
+        raise SnapshotError(f"{where}.entries is not a list of at most {capacity} snapshots")
+    scratch = copy.deepcopy(slot.model)
+    restored = ProbeSnapshots(capacity=capacity, trace_budget_bytes=budget)
+    for i, entry in enumerate(entries):
+        restored.add(_result(trainer, slot, scratch, entry, f"{where}[{i}]", template))
+    latest = data["latest"]
+    if type(latest) is str:
+        if latest != "last" or not restored.results:
+            raise SnapshotError(f"{slot.kind}.latest {_show(latest)} names no snapshot")
+        slot.latest = restored.results[-1]  # the same object, as in a live run
+    elif latest is None:
+        slot.latest = None
+    else:
+        slot.latest = _result(trainer, slot, scratch, latest, f"{slot.kind}.latest", template)
+    slot.snapshots = restored
+
+
+def _result(trainer, slot, scratch, entry, where: str, template: ProbeResult) -> ProbeResult:
+    entry = _dict(entry, where)
+    _exact_keys(where, entry, _ENTRY)
+    step = _int(entry["step"], f"{where}.step", 0, trainer.step_count)
+
+    def array(name: str, like: np.ndarray) -> np.ndarray:
+        return _tensor(entry[name], f"{where}.{name}", like.shape, torch.float32).numpy().copy()
+
+    shapes = {k: torch.from_numpy(v) for k, v in template.weights.items()}
+    stored = _state(entry["weights"], f"{where}.weights", shapes)
+    weights = {k: v.numpy().copy() for k, v in stored.items()}
+    sigma = entry["sigma_max"]
+    if type(sigma) is not float or not math.isfinite(sigma):
+        raise SnapshotError(f"{where}.sigma_max {_show(sigma)} is not a finite number")
+    traces = _bool(entry["traces"], f"{where}.traces")
+    intervention = NO_INTERVENTION
+    if entry["intervention"] is not None:
+        intervention = _intervention(entry["intervention"], f"{where}.intervention")
+    return ProbeResult(
+        step=step,
+        kind=slot.kind,
+        traces=_replay(trainer, scratch, weights, step, intervention) if traces else {},
+        grad_h_norm=array("grad_h_norm", template.grad_h_norm),
+        prediction=array("prediction", template.prediction),
+        loss=array("loss", template.loss),
+        sigma_max=sigma,
+        weights=weights,
+    )
+
+
+# -- checks of each part ---------------------------------------------------------------------
+def _config(values: object, where: str) -> RunConfig:
+    values = _dict(values, where)
+    for name, value in values.items():
+        if name not in FIELD_BY_NAME or type(value) is not str:
+            raise SnapshotError(f"{where} has {_show(name)}: {_show(value)}, not a setting")
+    cfg, problems = config_from_strings(values)  # a field a file lacks keeps its default
+    if problems:
+        raise SnapshotError(f"{where}: {problems[0]}")
+    return cfg
+
+
+def _events(values: object, initial: RunConfig, step_count: int) -> list[Event]:
+    if type(values) is not list or len(values) > MAX_EVENTS:
+        raise SnapshotError(f"events is not a list of at most {MAX_EVENTS}")
+    events, running = [], initial
+    for i, value in enumerate(values):
+        where = f"events[{i}]"
+        value = _dict(value, where)
+        _exact_keys(where, value, {"step", "kind", "text", "affects_training", "changes"})
+        changes = value["changes"]
+        if type(changes) is not list or not all(
+            type(c) is list and len(c) == 2 and type(c[0]) is str for c in changes
+        ):
+            raise SnapshotError(f"{where}.changes is not a list of [setting, value] pairs")
+        names = [name for name, _ in changes]
+        if len(set(names)) != len(names) or not set(names) <= FIELD_BY_NAME.keys():
+            raise SnapshotError(f"{where}.changes names an unknown or repeated setting")
+        # Each change read as the setting it names would read it, on the settings before it.
+        running, problems = config_from_strings(dict(changes), running)
+        if problems:
+            raise SnapshotError(f"{where}.changes: {problems[0]}")
+        events.append(
+            Event(
+                _int(value["step"], f"{where}.step", 0, step_count),
+                _text(value["kind"], f"{where}.kind", MAX_NAME),
+                _text(value["text"], f"{where}.text"),
+                _bool(value["affects_training"], f"{where}.affects_training"),
+                tuple((name, getattr(running, name)) for name in names),
+            )
+        )
+    return events
+
+
+def _series(value: object, where: str, step_count: int) -> BoundedSeries:
+    value = _dict(value, where)
+    _exact_keys(where, value, {"capacity", "stride", "columns"})
+    capacity = _int(value["capacity"], f"{where}.capacity", 1, MAX_SERIES_ROWS)
+    stride = _int(value["stride"], f"{where}.stride", 1, MAX_STEPS)
+    if stride & (stride - 1):
+        raise SnapshotError(f"{where}.stride {stride} is not a power of two")
+    columns = _dict(value["columns"], f"{where}.columns")
+    if columns and next(iter(columns)) != "step":
+        raise SnapshotError(f"{where} has no step column first")
+    rows = None
+    for name, column in columns.items():
+        _text(name, f"{where} column name", MAX_NAME)
+        if type(column) is not torch.Tensor or column.dim() != 1:
+            raise SnapshotError(f"{where}.{name} is not a column")
+        rows = len(column) if rows is None else rows
+        # Its length, checked before any value is read (a view can claim any length).
+        _tensor(column, f"{where}.{name}", (rows,), torch.float64)
+    if rows is not None and rows > capacity:
+        raise SnapshotError(f"{where} has {rows} rows; its capacity is {capacity}")
+    values = {name: column.tolist() for name, column in columns.items()}
+    steps = values.get("step", [])
+    if not all(
+        math.isfinite(s) and s == int(s) and 0 <= s <= step_count and int(s) % stride == 0
+        for s in steps
+    ) or any(b < a for a, b in zip(steps, steps[1:], strict=False)):
+        raise SnapshotError(f"{where}.step holds steps this run cannot have")
+    series = BoundedSeries(capacity)
+    series.stride = stride
+    for row in range(len(steps)):  # appended as the trainer appended them
+        series.append(int(steps[row]), **{n: v[row] for n, v in values.items() if n != "step"})
+    if len(series) != len(steps):
+        raise SnapshotError(f"{where} does not fit its capacity")
+    return series
+
+
+def _intervention(value: object, where: str) -> Intervention:
+    value = _dict(value, where)
+    _exact_keys(where, value, {"clamp_update", "clamp_reset", "ablate_units"})
+    clamps = {}
+    for name in ("clamp_update", "clamp_reset"):
+        clamp = value[name]
+        if clamp is not None and (type(clamp) is not float or not 0.0 <= clamp <= 1.0):
+            raise SnapshotError(f"{where}.{name} {_show(clamp)} is not a number in 0..1")
+        clamps[name] = clamp
+    units = value["ablate_units"]
+    if (
+        type(units) is not list
+        or len(units) > MAX_HIDDEN
+        or not all(type(u) is int and 0 <= u < MAX_HIDDEN for u in units)
+        or len(set(units)) != len(units)
+    ):
+        raise SnapshotError(f"{where}.ablate_units is not a list of distinct unit numbers")
+    return Intervention(ablate_units=tuple(units), **clamps)
+
+
+def _state(value: object, where: str, like: Mapping[str, torch.Tensor]) -> dict:
+    """Exactly ``like``'s keys, each a finite float32 tensor of its shape."""
+    value = _dict(value, where)
+    for key in value:
+        if key not in like:
+            raise SnapshotError(f"{where} has an unexpected key {_show(key)}")
+    missing = [key for key in like if key not in value]
+    if missing:
+        raise SnapshotError(f"{where} lacks {missing[0]}")
+    return {
+        key: _tensor(value[key], f"{where}.{key}", tuple(t.shape), torch.float32, finite=True)
+        for key, t in like.items()
+    }
+
+
+def _tensor(value: object, where: str, shape, dtype: torch.dtype, finite: bool = False):
+    # Meta, sparse, nested and quantised tensors all unpickle; none belongs in a run.
+    if (
+        type(value) is not torch.Tensor
+        or value.is_nested
+        or value.layout != torch.strided
+        or value.device.type != "cpu"
+        or value.dtype != dtype
+    ):
+        raise SnapshotError(f"{where} is not a dense CPU tensor of {dtype}")
+    # The shape before any value: a zero-stride view of one stored number can claim 10^12.
+    if tuple(value.shape) != tuple(shape):
+        raise SnapshotError(f"{where} has shape {tuple(value.shape)}, expected {tuple(shape)}")
+    if finite and not bool(torch.isfinite(value).all()):
+        raise SnapshotError(f"{where} holds NaN or infinite values")
+    return value
+
+
+def _exact_keys(where: str, value: dict, keys) -> None:
+    keys = frozenset(keys)
+    if keys - value.keys():
+        raise SnapshotError(f"{where} lacks {', '.join(sorted(keys - value.keys()))}")
+    extra = value.keys() - keys
+    if extra:
+        raise SnapshotError(f"{where} has an unexpected key {_show(next(iter(extra)))}")
+
+
+def _dict(value: object, where: str) -> dict:
+    if not isinstance(value, dict) or not all(type(k) is str for k in value):
+        raise SnapshotError(f"{where} is {_show(value)}, not a dict with names for keys")
+    return value
+
+
+def _int(value: object, where: str, lo: int, hi: int) -> int:
+    if type(value) is not int or not lo <= value <= hi:
+        raise SnapshotError(f"{where} {_show(value)} is not a whole number in {lo}..{hi}")
+    return value
+
+
+def _bool(value: object, where: str) -> bool:
+    if type(value) is not bool:
+        raise SnapshotError(f"{where} {_show(value)} is not true or false")
+    return value
+
+
+def _text(value: object, where: str, most: int = MAX_TEXT) -> str:
+    if type(value) is not str or len(value) > most:
+        raise SnapshotError(f"{where} is not a text of at most {most} characters")
+    return value
+
+
+def _show(value: object) -> str:
+    """Short, and never formats a tensor (a view can claim 10^12 elements)."""
+    if type(value) in (str, int, float, bool, type(None)):
+        return repr(value)[:40]
+    return f"<{type(value).__name__}>"
+
+
+def _first_line(err: Exception) -> str:
+    return (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
+
+
+# -- the lessons' trained runs ---------------------------------------------------------------
+def lesson_run_path(key: str) -> Path:
+    return RUNS_DIR / f"{key}.pt"
+
+
+def load_lesson_run(key: str) -> Trainer:
+    """The shipped trained run of lesson ``key`` ("Jump to a trained run")."""
+    return read_run(lesson_run_path(key))
+
+
+def train_lesson_run(key: str) -> Trainer:
+    """What a lesson's shipped run is: its setup (seed 0) trained for the lesson's steps, or
+    until every model stopped (the exploding-gradient lesson's run blows up on the way)."""
+    from gru_viz.lessons import LESSONS, start_trainer
+
+    lesson = LESSONS[key]
+    trainer = start_trainer(lesson)
+    trainer.step(lesson.steps - trainer.step_count)
+    return trainer
+
+
+def _write(path: Path, data: bytes) -> None:
+    partial = path.with_name(path.name + ".partial")
+    partial.write_bytes(data)
+    os.replace(partial, path)  # readers see the old file or the new one, never half of one
+
+
+def main(argv: list[str] | None = None) -> int:
+    from gru_viz.lessons import LESSONS, check_claim
+
+    parser = argparse.ArgumentParser(
+        prog="python -m gru_viz.snapshot",
+        description="Train each lesson's setup and save its run to gru_viz/lesson_runs/.",
+    )
+    which = parser.add_mutually_exclusive_group(required=True)
+    which.add_argument("--all", action="store_true", help="every lesson")
+    which.add_argument("--lesson", action="append", choices=sorted(LESSONS), help="this lesson")
+    parser.add_argument(
+        "--check", action="store_true", help="compare with the shipped files; write nothing"
+    )
+    args = parser.parse_args(argv)
+    keys = list(LESSONS) if args.all else args.lesson
+    stale = []
+    for number, key in enumerate(keys, 1):
+        start = time.perf_counter()
+        trainer = train_lesson_run(key)
+        data = save_run(trainer)
+        claim = check_claim(LESSONS[key], load_run(data), wait=True)
+        path = lesson_run_path(key)
+        same = path.is_file() and path.read_bytes() == data
+        if not claim.holds:
+            print(f"{key}: the lesson's claim does not hold on this run: {claim.summary}")
+            return 1
+        if args.check:
+            stale += [] if same else [key]
+            state = "matches" if same else "DIFFERS from the shipped file"
+        else:
+            if not same:
+                _write(path, data)
+            state = "unchanged" if same else "written"
+        print(
+            f"[{number}/{len(keys)}] {key}: {trainer.step_count} steps, {len(data) / 1000:.0f} kB, "
+            f"claim holds, {state} ({time.perf_counter() - start:.1f} s)",
+            flush=True,
+        )
+    if stale:
+        print(f"stale: {', '.join(stale)}; regenerate with python -m gru_viz.snapshot --all")
+    return 1 if stale else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
