@@ -46,6 +46,7 @@ def probe(
             loss=per_sample.detach().numpy().astype(np.float32),
             sigma_max=model.recurrent_sigma_max(model.num_layers - 1),
             weights={k: v.detach().numpy().copy() for k, v in model.rnn.state_dict().items()},
+            intervention=intervention,
         )
 
 

@@ -35,6 +35,9 @@ class ProbeResult:
     loss: np.ndarray
     sigma_max: float
     weights: dict[str, np.ndarray] = field(default_factory=dict)
+    # The intervention the probe ran with (a gru_viz.models.Intervention, or None): a clamped
+    # gate has no derivative, so it changes one step's Jacobian (gru_viz.jacobian).
+    intervention: Any = None
 
 
 # Steps worth marking on a sequence's charts: (first step, last step, label), e.g. the adding
