@@ -17,23 +17,44 @@ from typing import Any
 
 from gru_viz.kinds import KINDS, MODEL_KINDS
 
-TASK_NAMES = ("adding", "copy", "forecast", "varlen", "missing", "irregular", "reset")
+TASK_NAMES = ("adding", "copy", "forecast", "varlen", "missing", "irregular", "reset", "multitask")
 SIGNAL_TASKS = ("forecast", "missing", "irregular")
 SETTING_GROUPS = ("Task", "Models", "Training")  # in the sidebar's order
 
 # -- cost budget ---------------------------------------------------------------------------
-# A setting that makes one training step take seconds would starve every other student on a
-# shared server, so a configuration is refused when its estimated step time is over the limit.
-# Per time step and layer, each model costs a fixed overhead of torch calls plus arithmetic in
-# proportion to gate blocks x hidden² x rows (sequences); every ``probe_every`` steps the probe
-# replays ``probe_samples`` rows through an unrolled loop, which is mostly overhead. Seconds on
-# one thread of the reference machine (the 2-core CI box), fitted to measurements:
-# bench/bench_step_cost.py prints estimate against measurement for a range of settings.
-STEP_OVERHEAD_S = 2.0e-4  # per model, layer and time step: forward and backward calls
-PROBE_OVERHEAD_S = 1.5e-4  # the same, for one probe replay
-ROW_S = 4.0e-10  # per gate block x hidden² x sequence x time step x layer, training
-PROBE_ROW_S = 2.0e-10  # the same, replayed by the probe
+# Every student of a server shares one interpreter, and each piece of training work runs inside
+# the per-process tick turn (gru_viz.session.TICK_TURN): a setting whose step, probe or rebuild
+# takes seconds would stall every other student for as long. So a configuration is refused when
+# any of these estimates is over its limit:
+#   - a training step, with the probe's share (one probe every ``probe_every`` steps);
+#   - one probe on its own: it also runs on every rebuild, Reset, link opened, intervention
+#     changed, Restore and model stopped, whatever ``probe_every`` says;
+#   - creating the Trainer: building the models, then their first probe.
+# Training "through an intervention" (``intervention_problem``) is held to the step limit too.
+#
+# Per time step and layer each model costs a fixed overhead of torch calls plus arithmetic in
+# proportion to gate blocks x hidden² x rows (sequences). PyTorch's GRU, RNN and LSTM train
+# fused; the GRU variants, and any model trained through an intervention, step through a Python
+# loop (gru_viz.models.unroll / LoopRNN), as does the probe. The loop reads each step's input
+# projection as ``gi[:, t]``, whose backward writes a zero-filled copy of the whole (rows, time,
+# width) projection on every step: a term in time² that dominates long sequences (the probe pays
+# it only where a gradient must reach a lower layer's states, i.e. above the first layer).
+# Seconds on one thread of the reference machine (the 2-core CI box) while it is busy, fitted to
+# measurements: bench/bench_step_cost.py prints estimate against measurement (``--fit`` refits
+# these). Idle, the box does the work in about 0.3-0.6 of the estimate; at a load of 5 on its 2
+# cores, in 0.9-1.7 of it.
+STEP_OVERHEAD_S = 2.0e-4  # fused training: per model, layer and time step
+ROW_S = 4.0e-10  # fused training: per gate block x hidden² x sequence x time step x layer
+LOOP_OVERHEAD_S = 2.5e-4  # the same two, training through the Python loop
+LOOP_ROW_S = 4.0e-10
+PROBE_OVERHEAD_S = 2.0e-4  # the same two, for one probe replay (recording every gate)
+PROBE_ROW_S = 2.0e-10
+SLICE_S = 8.0e-10  # per element of a layer's input projection, per time step, per time step
+BUILD_S = 2.0e-2  # per model: constructing and initialising it
+LOOP_BLOCKS = 3  # gate blocks a GRU variant computes per step (the tied blog GRU expands to 3)
 MAX_STEP_SECONDS = 0.4
+MAX_PROBE_SECONDS = 0.5
+MAX_BUILD_SECONDS = 0.75
 
 
 class ConfigError(ValueError):
@@ -381,13 +402,9 @@ class _RunConfigMethods:
     def __post_init__(self) -> None:
         for field in FIELDS:
             object.__setattr__(self, field.name, _coerce(field, getattr(self, field.name)))
-        seconds = estimated_step_seconds(self)
-        if seconds > MAX_STEP_SECONDS:
-            raise ConfigError(
-                f"too much work per step for a shared server: about {seconds:.2g} s per "
-                f"training step (limit {MAX_STEP_SECONDS:g} s); lower the batch size, sequence "
-                "length, hidden size, layers, models or probe samples, or probe less often"
-            )
+        problem = cost_problem(self)
+        if problem:
+            raise ConfigError(problem)
 
     @property
     def total_len(self) -> int:
@@ -427,21 +444,123 @@ RunConfig = dataclasses.make_dataclass(
 )
 
 
-def estimated_step_seconds(cfg: Any) -> float:
-    """Seconds one training step of ``cfg`` takes, probe included (see the cost budget above).
+def _model_sizes(cfg: Any) -> list[tuple[float, float, bool]]:
+    """Per model: (compute blocks x hidden², compute blocks x hidden, trained fused).
 
     With size_by="params" every model is sized to the GRU's parameter count, so each costs
     about what the GRU does (3 blocks of hidden²), whatever its own number of blocks.
     """
     gru_blocks = KINDS["gru"].gate_blocks
-    blocks = [gru_blocks if cfg.size_by == "params" else KINDS[k].gate_blocks for k in cfg.models]
-    per_row = sum(blocks) * cfg.hidden_size**2
-    train = len(blocks) * STEP_OVERHEAD_S + per_row * cfg.batch_size * ROW_S
-    probe = len(blocks) * PROBE_OVERHEAD_S + per_row * cfg.probe_samples * PROBE_ROW_S
+    sizes = []
+    for name in cfg.models:
+        kind = KINDS[name]
+        squared = cfg.hidden_size**2
+        if cfg.size_by == "params":
+            squared *= gru_blocks / kind.gate_blocks
+        compute = kind.gate_blocks if kind.fused else LOOP_BLOCKS
+        sizes.append((compute * squared, compute * math.sqrt(squared), kind.fused))
+    return sizes
+
+
+def _total_len(cfg: Any) -> int:
     # total_len's own code, applied to anything with the fields (the standalone script copies
     # that property's source, so it stays self-contained)
-    steps = RunConfig.total_len.fget(cfg)
-    return steps * cfg.num_layers * (train + probe / cfg.probe_every)
+    return RunConfig.total_len.fget(cfg)
+
+
+def estimated_train_seconds(cfg: Any, unrolled: bool = False) -> float:
+    """Seconds of one training step of ``cfg`` without its probe; ``unrolled``: with an
+    intervention in training, so every model steps through the Python loop."""
+    steps, rows = _total_len(cfg), cfg.batch_size
+    per_layer = 0.0
+    for squared, width, fused in _model_sizes(cfg):
+        if fused and not unrolled:
+            per_layer += steps * (STEP_OVERHEAD_S + squared * rows * ROW_S)
+        else:
+            per_layer += steps * (LOOP_OVERHEAD_S + squared * rows * LOOP_ROW_S)
+            per_layer += steps * steps * rows * width * SLICE_S
+    return cfg.num_layers * per_layer
+
+
+def estimated_probe_seconds(cfg: Any) -> float:
+    """Seconds of one probe: every model replays the probe batch, recording every gate."""
+    steps, rows, layers = _total_len(cfg), cfg.probe_samples, cfg.num_layers
+    seconds = 0.0
+    for squared, width, _ in _model_sizes(cfg):
+        seconds += steps * layers * (PROBE_OVERHEAD_S + squared * rows * PROBE_ROW_S)
+        seconds += (layers - 1) * steps * steps * rows * width * SLICE_S
+    return seconds
+
+
+def estimated_build_seconds(cfg: Any) -> float:
+    """Seconds to create a Trainer (a rebuild, a Reset, a link opened): models, first probe."""
+    return len(cfg.models) * BUILD_S + estimated_probe_seconds(cfg)
+
+
+def estimated_step_seconds(cfg: Any, unrolled: bool = False) -> float:
+    """Seconds one training step of ``cfg`` takes, its share of the probe included (see the
+    cost budget above); ``unrolled``: with an intervention in training."""
+    return estimated_train_seconds(cfg, unrolled) + estimated_probe_seconds(cfg) / cfg.probe_every
+
+
+_TO_LOWER = {
+    "step": "lower the batch size, sequence length, hidden size, layers, models or probe "
+    "samples, or probe less often",
+    "probe": "lower the probe samples, sequence length, layers, hidden size or models",
+    "intervention": "apply the intervention to the probe only, or lower the batch size, "
+    "sequence length, hidden size, layers or models",
+}
+
+
+def cost_problem(cfg: Any, intervene_in_training: bool = False) -> str | None:
+    """Why the cost budget refuses ``cfg`` (one sentence that names what to lower), or None.
+
+    The one check of the budget: RunConfig runs it on every config; the session runs it with
+    ``intervene_in_training`` before training through an intervention (``intervention_problem``).
+    When several limits are exceeded, the one exceeded most is named.
+    """
+    if intervene_in_training:
+        seconds = estimated_step_seconds(cfg, unrolled=True)
+        if seconds <= MAX_STEP_SECONDS:
+            return None
+        return (
+            "too much work per step with the intervention in training for a shared server: "
+            f"training through the unrolled cell takes about {seconds:.2g} s per step here "
+            f"(limit {MAX_STEP_SECONDS:g} s); {_TO_LOWER['intervention']}"
+        )
+    step = estimated_step_seconds(cfg)
+    probe = estimated_probe_seconds(cfg)
+    build = estimated_build_seconds(cfg)
+    over = max(
+        (step / MAX_STEP_SECONDS, "step"),
+        (probe / MAX_PROBE_SECONDS, "probe"),
+        (build / MAX_BUILD_SECONDS, "build"),
+    )
+    if over[0] <= 1:
+        return None
+    if over[1] == "step":
+        return (
+            f"too much work per step for a shared server: about {step:.2g} s per training "
+            f"step (limit {MAX_STEP_SECONDS:g} s); {_TO_LOWER['step']}"
+        )
+    if over[1] == "probe":
+        return (
+            "too much work per probe for a shared server: one probe (replaying "
+            f"{cfg.probe_samples} probe sequences, every gate recorded) takes about {probe:.2g} "
+            f"s (limit {MAX_PROBE_SECONDS:g} s), and every rebuild, Reset and intervention "
+            f"change waits for one; {_TO_LOWER['probe']}"
+        )
+    return (
+        "too much work per rebuild for a shared server: building the models and their first "
+        f"probe takes about {build:.2g} s (limit {MAX_BUILD_SECONDS:g} s), and every Reset "
+        f"and link opened waits for it; {_TO_LOWER['probe']}"
+    )
+
+
+def intervention_problem(cfg: Any) -> str | None:
+    """Why an intervention may not act in training on ``cfg`` (its unrolled training step is
+    over the budget), or None. Ask before turning "Apply while training too" on."""
+    return cost_problem(cfg, intervene_in_training=True)
 
 
 def format_value(field: Field, value: Any) -> str:

@@ -540,3 +540,98 @@ def test_a_flat_signal_with_a_zero_baseline_never_divides_by_it(task):
             slot.stopped = "stopped for the test"  # a stopped run is checked at once
         claim = check_claim(lesson, lesson_run)
         assert not claim.holds and claim.summary
+
+
+# -- one hostile session, another student's ticks ----------------------------------------------
+def test_a_hostile_session_leaves_other_ticks_under_two_seconds(capsys):
+    """The cost budget's promise: one session doing its worst (the heaviest setup the budget
+    admits, Step × 200, an intervention in training, Reset) delays another session's tick by at
+    most one turn of its own, each turn bounded by the budget (a tick's share plus one step
+    ending in a probe, a build, a probe), so the other's tick latency stays well under 2 s."""
+    from gru_viz.config import (
+        MAX_BUILD_SECONDS,
+        MAX_PROBE_SECONDS,
+        estimated_build_seconds,
+        estimated_probe_seconds,
+        estimated_train_seconds,
+        intervention_problem,
+    )
+    from gru_viz.session import TICK_TURN
+
+    w = dict(seq_len=200, models=("gru", "rnn", "lstm"), hidden_size=128, num_layers=3)
+    w.update(size_by="params", batch_size=1, probe_every=1000, probe_samples=32)
+    with pytest.raises(ConfigError, match="too much work per probe"):
+        RunConfig(**w)  # W itself is refused now
+    # W as far as the budget lets it go: each of its turns near the limits.
+    heavy = RunConfig(**{**w, "hidden_size": 48, "probe_samples": 4, "batch_size": 4})
+    heavy = heavy.replace(probe_every=100)
+    assert estimated_train_seconds(heavy) > 0.9 * MAX_STEP_SECONDS
+    assert estimated_probe_seconds(heavy) > 0.9 * MAX_PROBE_SECONDS
+    assert estimated_build_seconds(heavy) > 0.65 * MAX_BUILD_SECONDS
+    assert intervention_problem(heavy)  # in training: refused, the probe shows it
+    unrollable = heavy.replace(seq_len=150, batch_size=1)  # in training: just within the limit
+    assert intervention_problem(unrollable) is None
+    assert estimated_step_seconds(unrollable, unrolled=True) > 0.9 * MAX_STEP_SECONDS
+
+    share = TrainingShare()
+    other = LiveSession(TINY.replace(probe_every=5), share)
+    other.step(1)  # its optimizers: a process's first imports torch._dynamo (about 1.5 s)
+    other.playing = True
+    hostile = LiveSession(heavy, share)
+    latencies: list[float] = []
+    turns: list[float] = []  # how long each of the hostile's actions held the turn
+    stop = threading.Event()
+
+    def student() -> None:  # the other page's timer: a tick, drawing, the next tick
+        while not stop.is_set():
+            start = time.perf_counter()
+            with TICK_TURN:
+                other.tick()
+            latencies.append(time.perf_counter() - start)
+            time.sleep(0.1)
+
+    def hold(action):
+        start = time.perf_counter()
+        result = action()
+        turns.append(time.perf_counter() - start)
+        return result
+
+    def tick() -> None:  # the hostile page's timer: as the page does, without the drawing
+        with TICK_TURN:
+            hostile.tick()
+
+    def hostile_ticks(seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline and (hostile.playing or hostile.stepping):
+            hold(tick)
+
+    thread = threading.Thread(target=student)
+    thread.start()
+    try:
+        time.sleep(0.3)  # the other student is training
+        hold(lambda: hostile.request_steps(200))  # about 80 s of training: a target
+        assert hostile.stepping
+        hostile_ticks(3.0)
+        notice = hold(lambda: hostile.set_intervention(Intervention(clamp_update=0.5), True))
+        assert notice is not None and not hostile.intervene_in_training  # refused in training
+        hold(lambda: hostile.apply(unrollable))  # rebuilt: it trains through the loop now
+        assert hostile.intervene_in_training
+        hold(lambda: hostile.request_steps(200))
+        hostile_ticks(2.5)
+        hold(hostile.reset)
+        hostile.playing = True
+        hostile_ticks(2.5)
+        hostile.playing = False
+        time.sleep(0.3)
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+    assert hostile.trainer.step_count > 0 and len(latencies) > 10
+    worst, typical = max(latencies), float(np.median(latencies))
+    with capsys.disabled():
+        print(
+            f"\n[latency] another session's tick beside a hostile one: worst {worst:.2f} s, "
+            f"median {typical:.2f} s over {len(latencies)} ticks; the hostile's longest turn "
+            f"{max(turns):.2f} s"
+        )
+    assert worst < 2.0

@@ -13,6 +13,7 @@ STEP_CHOICES = (1, 10, 50, 200)
 def set_playing(value: bool) -> None:
     # Not a toggle: a click that lands during a timer tick can reach this callback twice
     # (once with the fragment's rerun, once with the full one), and a toggle would undo itself.
+    # Pause also cancels what is left of a Step × N (the setter does).
     live = PAGE.live
     live.playing = value and bool(live.trainer.active)
 
@@ -20,9 +21,9 @@ def set_playing(value: bool) -> None:
 def step_clicked(full_run: int) -> None:
     if not PAGE.first_click_in_run("stepped", full_run):
         return  # the same click delivered twice (see set_playing): step only once
-    live = PAGE.live
-    live.playing = False
-    live.step(int(st.session_state.steps_per_click))
+    # At once when cheap (Step × 1, × 10); else the live panel trains toward it tick by tick,
+    # with a progress bar, and Pause cancels the rest (LiveSession.request_steps).
+    PAGE.live.request_steps(int(st.session_state.steps_per_click))
 
 
 def reset_clicked() -> None:
@@ -38,13 +39,14 @@ def speed_changed() -> None:
 # emoji need an emoji font, and Debian's Chromium without one drew empty boxes.
 def controls(live: LiveSession) -> None:
     play, step, count, reset, speed = st.columns([1.2, 1, 1, 1, 2], vertical_alignment="bottom")
+    busy = live.playing or live.stepping  # Pause also stops a Step × N part-way
     play.button(
-        "Pause" if live.playing else "Play",
-        icon=":material/pause:" if live.playing else ":material/play_arrow:",
+        "Pause" if busy else "Play",
+        icon=":material/pause:" if busy else ":material/play_arrow:",
         key="play",
         type="primary",
         on_click=set_playing,
-        args=(not live.playing,),
+        args=(not busy,),
         width="stretch",
         help="Train both models continuously; the charts update about once a second.",
     )
@@ -55,7 +57,8 @@ def controls(live: LiveSession) -> None:
         on_click=step_clicked,
         args=(PAGE.full_runs,),  # names this click: no two clicks share a full run
         width="stretch",
-        help="Pause, then train exactly the chosen number of steps.",
+        help="Pause, then train exactly the chosen number of steps. Many steps of a large "
+        "setup train a share of every tick, with a progress bar; Pause stops them.",
     )
     count.selectbox("Steps per click", STEP_CHOICES, key="steps_per_click")
     reset.button(

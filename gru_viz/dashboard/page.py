@@ -20,10 +20,17 @@ from gru_viz.session import TICK_SECONDS, TICK_TURN, LiveSession, warm_up_in_bac
 LOG = get_logger(__name__)
 
 
+def ticking(live: LiveSession) -> bool:
+    """Whether the live panel needs its timer: playing, a Step × N under way, or a lesson's
+    claim waiting for its comparison run."""
+    return live.playing or live.stepping or PAGE.claim_pending
+
+
 def live_panel(live: LiveSession) -> None:
     """One tick: train for this tick's budget, then draw everything that changes with it."""
-    was_playing, was_waiting = live.playing, PAGE.claim_pending
+    was_ticking = ticking(live)
     fault_box = st.container()  # always there: see main's notice_box
+    progress_box = st.container()  # a Step × N's progress bar, while it trains
     with TICK_TURN:  # one session's tick at a time: see gru_viz.session
         try:
             live.tick()
@@ -35,12 +42,15 @@ def live_panel(live: LiveSession) -> None:
                 f"Training paused after an error ({type(err).__name__}). Press Play to try "
                 "again, or Reset."
             )
+        if live.stepping:
+            done, asked = live.step_progress
+            progress_box.progress(done / asked, text=f"Stepping: {done} / {asked}")
         PAGE.claim_pending = lesson_guide(live)
         status(live)
         sel = live_charts(live)
         inspector(live, sel)
         more_views(live, sel)
-    if (was_playing or was_waiting) != (live.playing or PAGE.claim_pending):
+    if was_ticking != ticking(live):
         st.rerun()  # start or stop the timer: it only changes on a full rerun
 
 
@@ -88,9 +98,9 @@ def main(boot_slot) -> None:
     # still the same fragment, only without a timer: its elements keep their places in the page
     # tree, so pressing Play remounts only the charts whose figures changed (loss and gradient
     # norm), not all six (Play to first updated chart, median of 4: 0.55 vs 0.80 s at 1920x1080).
-    # While a lesson's comparison trains (off the tick), the panel checks back every tick too.
-    ticking = live.playing or PAGE.claim_pending
-    st.fragment(live_panel, run_every=TICK_SECONDS if ticking else None)(live)
+    # While a Step × N trains, or a lesson's comparison does (off the tick), the panel checks
+    # back every tick too.
+    st.fragment(live_panel, run_every=TICK_SECONDS if ticking(live) else None)(live)
     # Outside the timer: their widgets change nothing per tick, and a change reruns the page.
     sharing_and_downloads(live)
     equations_panel(live.cfg.models)
