@@ -211,6 +211,22 @@ FIELDS: tuple[Field, ...] = (
         tasks=("missing",),
     ),
     Field(
+        "head_weight",
+        float,
+        0.5,
+        "Weight of the sum head (multi-task)",
+        "The multi-task model has two heads on one state: the sum of the marked values and which "
+        "of them is larger. Training minimises w × (sum loss ÷ its baseline) + (1 − w) × "
+        "(class loss ÷ its baseline), so 1 means nothing learned on either head. 1 trains the "
+        "sum head only, 0 the class head only: the other head then only reads a state shaped "
+        "for the other task.",
+        "Task",
+        lo=0.0,
+        hi=1.0,
+        step=0.05,
+        tasks=("multitask",),
+    ),
+    Field(
         "models",
         tuple,
         ("gru", "rnn"),

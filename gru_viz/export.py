@@ -26,12 +26,24 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 from gru_viz.kinds import title
+from gru_viz.tasks import TASKS
 from gru_viz.trainer import PARAM_GROUPS
 
 if TYPE_CHECKING:
     from gru_viz.trainer import Trainer
 
 METRIC_COLUMNS = ("step", "model", "loss", "grad_norm") + tuple(f"grad_{g}" for g in PARAM_GROUPS)
+# Each head's loss, raw and over its baseline, for every task with several heads (the multi-task
+# problem: loss_head_sum, share_head_sum, loss_head_larger, share_head_larger): in every file,
+# so that files of different tasks share one header; empty where the run's task has no such head.
+HEAD_COLUMNS = tuple(
+    dict.fromkeys(
+        column
+        for task in TASKS.values()
+        for head in task.heads
+        for column in (head.loss_column, head.share_column)
+    )
+)
 # The last metrics column: what changed the run (a setting, an intervention, a restore) on the
 # first row at or after the step it happened, in the quoted text the charts show on hover.
 EVENT_COLUMN = "event"
@@ -69,16 +81,28 @@ def _quoted(text: str) -> str:
     return '"' + text.replace('"', '""') + '"' if text else ""
 
 
+def _head_cells(values: np.ndarray, rows: int) -> list[str]:
+    """A head column's cells: 6 significant digits, or empty where it was not recorded."""
+    if values.size != rows:
+        return [""] * rows
+    return [FLOAT_FORMAT % v if np.isfinite(v) else "" for v in values.tolist()]
+
+
 def metrics_csv(trainer: Trainer) -> str:
-    """One row per (step, model): loss and gradient norms before clipping, then the event."""
+    """One row per (step, model): loss and gradient norms before clipping, each head's loss
+    (``HEAD_COLUMNS``, empty for a task with one head), then the event."""
     numeric = [name for name in METRIC_COLUMNS if name != "model"]
+    width = len(METRIC_COLUMNS) + len(HEAD_COLUMNS) + 1
     tables = []
     for kind, slot in sorted(trainer.slots.items()):  # rows of one step in model-name order
-        table = np.empty((len(slot.history), len(METRIC_COLUMNS) + 1), dtype=object)
+        rows = len(slot.history)
+        table = np.empty((rows, width), dtype=object)
         table[:, 1] = kind
         table[:, [0, *range(2, len(METRIC_COLUMNS))]] = np.column_stack(
             [slot.history.array(name) for name in numeric]
         )
+        for i, name in enumerate(HEAD_COLUMNS, start=len(METRIC_COLUMNS)):
+            table[:, i] = _head_cells(slot.history.array(name), rows)
         tables.append(table)
     rows = np.concatenate(tables)
     rows = rows[np.argsort(rows[:, 0].astype(float), kind="stable")]
@@ -91,9 +115,10 @@ def metrics_csv(trainer: Trainer) -> str:
                 row = later[0]
                 rows[row, -1] = "; ".join(filter(None, (rows[row, -1], event.text)))
     rows[:, -1] = [_quoted(text) for text in rows[:, -1]]
-    row_format = "%d,%s" + ",%.6g" * (len(METRIC_COLUMNS) - 2) + ",%s\n"
-    parts = [",".join((*METRIC_COLUMNS, EVENT_COLUMN)) + "\n"]
-    per_block = CHUNK_NUMBERS // len(METRIC_COLUMNS)
+    row_format = "%d,%s" + ",%.6g" * (len(METRIC_COLUMNS) - 2) + ",%s" * len(HEAD_COLUMNS)
+    row_format += ",%s\n"
+    parts = [",".join((*METRIC_COLUMNS, *HEAD_COLUMNS, EVENT_COLUMN)) + "\n"]
+    per_block = CHUNK_NUMBERS // width
     for start in range(0, len(rows), per_block):
         block = rows[start : start + per_block]
         parts.append(row_format * len(block) % tuple(block.ravel().tolist()))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import plotly.graph_objects as go
@@ -29,6 +29,9 @@ from gru_viz.records import (
     TimeMark,
 )
 
+if TYPE_CHECKING:  # the records only: this module never loads torch
+    from gru_viz.tasks import Head
+
 
 @dataclass(frozen=True)
 class RunView:
@@ -38,7 +41,7 @@ class RunView:
     baseline: float
     baseline_note: str
     references: tuple[Reference, ...]  # loss levels to draw: baseline, memoryless, noise floor
-    loss_kind: str  # "mse" or "ce"
+    loss_kind: str  # "mse", "ce" or "heads"
     input_names: tuple[str, ...]
     clip: float | None
     histories: dict[str, BoundedSeries]  # per model: loss and gradient norms per step
@@ -52,6 +55,10 @@ class RunView:
     events: tuple[Event, ...] = ()  # what changed while it trained
     # Per probe sequence, the task's steps worth marking (markers, recall window, padding).
     time_marks: tuple[tuple[TimeMark, ...], ...] = ()
+    # A task with several heads on one state: the heads (their losses are history columns),
+    # and the weight of the first head's loss in training (the second's is 1 - it).
+    heads: tuple[Head, ...] = ()
+    head_weight: float | None = None
 
     def marks_of(self, sample: int) -> list[TimeMark]:
         return list(self.time_marks[sample]) if self.time_marks else []
@@ -96,6 +103,8 @@ def run_view(trainer: Any) -> RunView:
         valid=batch.valid.numpy(),
         events=tuple(trainer.events),
         time_marks=_time_marks(task, cfg, batch),
+        heads=tuple(task.heads),
+        head_weight=batch.head_weight,
     )
 
 
@@ -125,6 +134,14 @@ class Selection:
     log_y: bool = True
 
 
+def _always(view: RunView) -> bool:
+    return True
+
+
+def _has_heads(view: RunView) -> bool:
+    return bool(view.heads)
+
+
 @dataclass(frozen=True)
 class FigureSpec:
     id: str
@@ -134,6 +151,10 @@ class FigureSpec:
     build: Callable[[RunView, Selection], go.Figure]
     numbers: Callable[[RunView], str]  # the run's own figures, in a sentence
     per_probe: bool = True  # changes only at a probe (the page reuses it until then)
+    # Whether the figure has anything to say about this run (e.g. "Loss per head" only for a
+    # task with heads): the page and the report show only the figures that apply. Built
+    # anyway, a figure that does not apply says why it is empty.
+    applies: Callable[[RunView], bool] = _always
 
     def caption(self, view: RunView) -> str:
         return self.reading(view)
@@ -256,6 +277,16 @@ def _gate_numbers(view: RunView) -> str:
 
 
 def _prediction_reading(view: RunView) -> str:
+    if view.heads:
+        sums, larger = view.heads[0].title, view.heads[-1].title
+        return (
+            f"Both heads on the chosen probe sequence, at every step. Top: each model's {sums} "
+            "output and the target (cross) at the last step, where it is scored. Bottom, "
+            f"dashed: the probability the {larger} gives the right answer (which marked value "
+            "is larger); the grey line is a coin toss. Only the last step is scored: earlier, "
+            "each line is what the model would answer if asked then, and neither head can "
+            "know its answer before the second marker."
+        )
     if view.loss_kind == "ce":
         return (
             "The probability each model gives the correct symbol at the scored steps of the "
@@ -269,8 +300,76 @@ def _prediction_reading(view: RunView) -> str:
 
 
 def _prediction_numbers(view: RunView) -> str:
+    if view.heads:
+        return _heads_prediction_numbers(view)
     parts = [f"{title(k)} {format_number(float(p.loss[0]))}" for k, p in view.probes.items()]
     return f"Probe sequence 0's loss: {_list(parts)} (baseline {format_number(view.baseline)})."
+
+
+def _heads_prediction_numbers(view: RunView) -> str:
+    scored = np.flatnonzero(view.loss_mask[0])
+    if not scored.size:
+        return ""
+    last = int(scored[-1])
+    target = view.target[0, last]
+    right = int(np.argmax(target[1:3]))
+    parts = []
+    for kind, probe in view.probes.items():
+        output = probe.prediction[0, last]
+        logits = output[1:3] - np.max(output[1:3])
+        p_right = float(np.exp(logits[right]) / np.exp(logits).sum())
+        parts.append(
+            f"{title(kind)} sum {format_number(float(output[0]))}, P(right class) {p_right:.2f}"
+        )
+    which = "first" if right == 0 else "second"
+    return (
+        f"Probe sequence 0 at its last step (target sum {format_number(float(target[0]))}, the "
+        f"{which} value is larger): {_list(parts)}."
+    )
+
+
+def _heads_reading(view: RunView) -> str:
+    heads = " and ".join(
+        f"{'solid' if h.kind == 'mse' else 'dashed'}: the {h.title} "
+        f"(baseline {format_number(h.baseline)}, {h.baseline_note})"
+        for h in view.heads
+    )
+    first, second = (h.title for h in view.heads) if len(view.heads) == 2 else ("", "")
+    w = view.head_weight
+    weight = ""
+    if w is not None and len(view.heads) == 2:
+        weight = (
+            f" Head weight w = {w:g}: training minimises {w:g} × the {first}'s line + "
+            f"{1 - w:g} × the {second}'s (the loss chart's curve)."
+        )
+        if w in (0, 1):
+            idle = view.heads[1] if w == 1 else view.heads[0]
+            weight += (
+                f" The {idle.title} is not trained at all: its readout stays as initialised, and "
+                "its line shows only what that readout makes of a state shaped for the other head"
+            )
+            weight += (
+                " (well above 1 for a regression head: nothing moves its output to the mean)."
+                if idle.kind == "mse"
+                else "."
+            )
+    return (
+        "Each head's training loss divided by its own baseline, per model (moving average): "
+        f"1 means nothing learned on that head, 0 a perfect head. {heads}.{weight}"
+    )
+
+
+def _heads_numbers(view: RunView) -> str:
+    parts = []
+    for kind, history in view.histories.items():
+        shares = []
+        for head in view.heads:
+            loss = recent_loss(history.array(head.loss_column))
+            if not np.isnan(loss):
+                shares.append(f"{head.title} {describe_share(loss, head.baseline)}")
+        if shares:
+            parts.append(f"{title(kind)}: {', '.join(shares)}")
+    return f"Mean of the last 20 steps: {_list(parts)}."
 
 
 def _sigma_numbers(view: RunView) -> str:
@@ -304,6 +403,17 @@ def _grad_h(view: RunView, sel: Selection) -> go.Figure:
 
 def _prediction(view: RunView, sel: Selection) -> go.Figure:
     predictions = {k: p.prediction for k, p in view.probes.items()}
+    if view.heads:
+        return plots.heads_prediction_figure(
+            predictions,
+            view.target,
+            view.loss_mask,
+            view.valid,
+            sel.sample,
+            sel.cursor,
+            titles=tuple(head.title for head in view.heads),
+            marks=view.marks_of(sel.sample),
+        )
     return plots.prediction_figure(
         predictions, view.target, view.loss_mask, view.valid, view.loss_kind, sel.sample, sel.cursor
     )
@@ -318,6 +428,16 @@ CATALOGUE: tuple[FigureSpec, ...] = (
         lambda v, s: plots.loss_figure(v.histories, v.references, log_y=s.log_y, marks=v.marks),
         _loss_numbers,
         per_probe=False,
+    ),
+    FigureSpec(
+        "heads",
+        "Loss per head",
+        _heads_reading,
+        "L_head ÷ baseline_head",
+        lambda v, s: plots.heads_loss_figure(v.histories, v.heads, log_y=s.log_y, marks=v.marks),
+        _heads_numbers,
+        per_probe=False,
+        applies=_has_heads,
     ),
     FigureSpec(
         "grad_norm",

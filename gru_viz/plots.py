@@ -261,8 +261,10 @@ def _grid(titles: list[list[str]], x_title: str, y_title: str) -> tuple[list[tup
 
     Returns each panel's (xaxis, yaxis) trace references in reading order, and layout entries.
     """
-    hgap, vgap = 0.06, 0.22  # fractions of the plot area between panels
     n_rows, n_cols = len(titles), max(len(row) for row in titles)
+    # Fractions of the plot area between panels. Rows are ROW_HEIGHT px each (see _heatmaps),
+    # so the gap between rows is a fixed ~65 px: a fixed fraction went negative at six rows.
+    hgap, vgap = 0.06, 65 / (ROW_HEIGHT * n_rows)
     width = (1 - hgap * (n_cols - 1)) / n_cols
     height = (1 - vgap * (n_rows - 1)) / n_rows
     refs, layout = [], {"annotations": []}
@@ -273,7 +275,9 @@ def _grid(titles: list[list[str]], x_title: str, y_title: str) -> tuple[list[tup
             left = c * (width + hgap)
             x_axis = _axis(x_title if r == n_rows - 1 else "", domain=[left, left + width])
             layout[f"xaxis{n}"] = dict(x_axis, anchor=f"y{n}", **({"matches": "x"} if n else {}))
-            y_axis = _axis(y_title if c == 0 else "", domain=[top - height, top])
+            # Rounded, so the bottom row's edge is 0.0, not -1e-16 (which plotly refuses).
+            bottom = max(0.0, round(top - height, 9))
+            y_axis = _axis(y_title if c == 0 else "", domain=[bottom, round(top, 9)])
             layout[f"yaxis{n}"] = dict(y_axis, anchor=f"x{n}")
             title_at = dict(x=left + width / 2, y=top, xanchor="center", yanchor="bottom")
             layout["annotations"].append(dict(NOTE, text=title, font=dict(size=15), **title_at))
@@ -519,7 +523,7 @@ def prediction_figure(
         y_title, y_range = "value (first output)", None
     if cursor is not None:
         shapes.append(_cursor(cursor))
-    layout = _layout("prediction", "time step t", y_title, shapes=shapes)
+    layout = _layout("prediction", "time step t", y_title, **({"shapes": shapes} if shapes else {}))
     # The whole sequence stays in view (ce scores only the last steps), aligned with the cursor.
     layout["xaxis"]["range"] = [-1, valid_row.size]
     if y_range:
@@ -594,6 +598,104 @@ def input_figure(
         hover = f"{name}: %{{y:.3f}}"
         trace = _trace(name, None, values[:, channel], name, hover, width=1.5, color=color)
         data.append(dict(trace, mode="lines+markers", marker=dict(size=4)))
-    shapes = [_cursor(cursor)] if cursor is not None else []
-    layout = _layout("inputs", "time step t", "input value", height=260, shapes=shapes)
+    layout = _layout("inputs", "time step t", "input value", height=260)
+    if cursor is not None:  # an empty list would be dropped by plotly's validation
+        layout["shapes"] = [_cursor(cursor)]
+    return unvalidated_figure(data, layout)
+
+
+def heads_loss_figure(
+    histories: dict[str, BoundedSeries],
+    heads: tuple = (),
+    log_y: bool = False,
+    marks: list[Mark] = (),
+) -> go.Figure:
+    """Each head's training loss over its own baseline, per model (moving average): one colour
+    per model, solid for a regression head, dashed for a classification head, and a line at 1,
+    where every head is at its baseline. ``heads``: gru_viz.tasks.Head records (their
+    ``share_column``, ``title`` and ``kind``); with none, a note that the task has one head."""
+    if not heads:
+        return _note_figure("This task has one head: its loss is the loss chart's.", "heads")
+    data, shown_values = [], []
+    for kind, history in histories.items():
+        steps = history.array("step")
+        rows = _evenly(len(steps))
+        for head in heads:
+            share = history.array(head.share_column)
+            if share.size != steps.size:  # not recorded (a run of another task)
+                continue
+            shown = _positive(share) if log_y else share
+            window = int(np.clip(len(share) // 20, 1, 50))
+            average = _moving_average(shown, window) if len(share) else shown
+            shown_values.append(average)
+            dash = "solid" if head.kind == "mse" else "dash"
+            name, hover = f"{_title(kind)} {head.title}", f"{head.title} %{{y:.3g}} × baseline"
+            data.append(_trace(kind, steps[rows], average[rows], name, hover, width=2.5, dash=dash))
+    layout = _layout("heads", "training step", "loss ÷ the head's baseline", log_y)
+    line = _hline(1.0, "1: the head's baseline", "1: each head's baseline", "dot")
+    shapes, notes = _event_marks(list(marks))
+    layout["shapes"] = [line, *shapes]
+    if notes:
+        layout["annotations"] = notes
+    if log_y:
+        _set_log_range(layout["yaxis"], _log_range(*shown_values, [1.0]))
+    return unvalidated_figure(data, layout)
+
+
+def heads_prediction_figure(
+    predictions: dict[str, np.ndarray],
+    target: np.ndarray,
+    loss_mask: np.ndarray,
+    valid: np.ndarray,
+    sample: int,
+    cursor: int | None = None,
+    titles: tuple[str, str] = ("sum head", "larger head"),
+    marks: list[TimeMark] = (),
+) -> go.Figure:
+    """One probe sequence of a task with a regression head (output 0) and a two-class head
+    (outputs 1-2: logits; the target one-hot there), on one time axis. Top: each model's
+    regression output at every step and the target (crosses) where it is scored. Bottom: the
+    probability each model gives the right class at every step (the class scored at the
+    sequence's last scored step), against chance. ``predictions``: raw outputs, (samples, T, 3).
+    """
+    valid_row = np.asarray(valid[sample], dtype=bool)
+    scored = np.flatnonzero(np.asarray(loss_mask[sample], dtype=bool) & valid_row)
+    steps = np.arange(valid_row.size)
+    row = np.asarray(target[sample], dtype=float)
+    right = int(np.argmax(row[scored[-1], 1:3])) if scored.size else 0
+    refs, layout = _grid(
+        [[f"{titles[0]}: output vs target"], [f"{titles[1]}: P(right class)"]], "time step t", ""
+    )
+    (x1, y1), (x2, y2) = refs
+    crosses = dict(color=NEUTRAL, symbol="x", size=11)
+    target_trace = dict(type="scatter", mode="markers", x=scored, y=row[scored, 0], marker=crosses)
+    target_trace.update(name="target (scored steps)", hovertemplate="target %{y:.3f}")
+    data = [dict(target_trace, xaxis=x1, yaxis=y1)]
+    marker = dict(size=np.where(np.isin(steps, scored), 8, 0))
+    for kind, prediction in predictions.items():
+        output = np.where(valid_row, prediction[sample, :, 0], np.nan)
+        trace = _trace(kind, steps, output, f"{_title(kind)} {titles[0]}", "%{y:.3f}", width=2)
+        data.append(dict(trace, mode="lines+markers", marker=marker, xaxis=x1, yaxis=y1))
+        logits = np.asarray(prediction[sample, :, 1:3], dtype=float)
+        logits = logits - np.max(logits, axis=-1, keepdims=True)  # a stable softmax
+        probability = np.exp(logits[:, right]) / np.exp(logits).sum(axis=-1)
+        probability = np.where(valid_row, probability, np.nan)
+        name, hover = f"{_title(kind)} {titles[1]}", f"P(class {right}) = %{{y:.2f}}"
+        trace = _trace(kind, steps, probability, name, hover, width=2, dash="dash")
+        data.append(dict(trace, mode="lines+markers", marker=marker, xaxis=x2, yaxis=y2))
+    chance = _hline(0.5, "chance 1/2", "chance 1/2")
+    shapes = [dict(chance, yref=y2)]
+    marked, notes = _time_marks(list(marks), refs)
+    shapes += marked
+    if cursor is not None:
+        shapes += [_cursor(cursor, x, y) for x, y in refs]
+    layout["annotations"] += notes
+    layout["yaxis"]["title"] = dict(text="value (output 0)")
+    layout["yaxis2"].update(title=dict(text="probability"), range=[0, 1.05])
+    for axis in ("xaxis", "xaxis2"):  # the whole sequence in view, aligned with the cursor
+        layout[axis]["range"] = [-1, valid_row.size]
+    # The legend under the plot: above it are the panels' titles.
+    legend = dict(LEGEND, y=-0.14, yanchor="top")
+    layout.update(uirevision="prediction_heads", height=560, shapes=shapes, font=FONT)
+    layout.update(margin=dict(MARGIN, t=45, b=110), legend=legend, hovermode="x unified")
     return unvalidated_figure(data, layout)

@@ -91,6 +91,8 @@ def _events_section(trainer: Trainer) -> str:
 def _figure_sections(view: RunView) -> str:
     sections = []
     for spec in CATALOGUE:
+        if not spec.applies(view):
+            continue
         figure = spec.build(view, Selection(sample=0, cursor=None, log_y=True))
         div = figure.to_html(
             full_html=False,

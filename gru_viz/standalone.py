@@ -50,6 +50,14 @@ def loss_fn(pred: torch.Tensor, batch: Batch) -> torch.Tensor:
     per_step = F.cross_entropy(pred.transpose(1, 2), batch.target, reduction="none")
     per_step = torch.where(batch.loss_mask, per_step, torch.zeros_like(per_step))
     return per_step.sum() / batch.loss_mask.sum().clamp(min=1)''',
+    # Several heads: the task's own weighted per-step loss (SCORE, copied with the task code).
+    "heads": '''\
+def loss_fn(pred: torch.Tensor, batch: Batch) -> torch.Tensor:
+    """Each head's loss over its own baseline, weighted, averaged over the scored steps
+    (batch.loss_mask) only. The weighting: SCORE, above."""
+    per_step = SCORE(pred, batch)  # (B, T)
+    per_step = torch.where(batch.loss_mask, per_step, torch.zeros_like(per_step))
+    return per_step.sum() / batch.loss_mask.sum().clamp(min=1)''',
 }
 
 # string.Template ($name) because the script's own f-strings are full of braces.
@@ -300,9 +308,10 @@ def _literal(value: object) -> str:
     return repr(value)
 
 
-def _task_code(generate) -> tuple[str, set[str]]:
-    """Source of the task's generator and everything in gru_viz.tasks it calls, in file order,
-    plus the module names (torch, F, math) that code uses.
+def _task_code(generate, *more) -> tuple[str, set[str]]:
+    """Source of the task's generator (and ``more`` functions of gru_viz.tasks, e.g. a task's
+    own loss) and everything in gru_viz.tasks they call, in file order, plus the module names
+    (torch, F, math) that code uses.
 
     Dependencies are found from the bytecode rather than listed by hand, so a helper added to
     tasks.py later is copied too, and a global the script cannot provide fails here, loudly,
@@ -311,7 +320,7 @@ def _task_code(generate) -> tuple[str, set[str]]:
     namespace = vars(tasks_module)
     found: dict[str, object] = {}
     imports: set[str] = set()
-    todo = [generate]
+    todo = [generate, *more]
     while todo:
         obj = todo.pop()
         if obj.__name__ in found:
@@ -423,7 +432,9 @@ def standalone_script(
     task = tasks_module.get_task(cfg.task)
     # The input width is what the generator produces; a throwaway generator leaves no trace.
     input_size = task.generate(cfg, 1, torch.Generator().manual_seed(0)).x.shape[-1]
-    task_code, task_imports = _task_code(task.generate)
+    scores = (task.score,) if task.loss_kind == "heads" else ()
+    task_code, task_imports = _task_code(task.generate, *scores)
+    loss_code = _LOSSES[task.loss_kind].replace("SCORE", scores[0].__name__ if scores else "")
     variant_code, rnn_classes = _variant_code(cfg.models)
     uses_f = "F" in task_imports or task.loss_kind == "ce" or bool(variant_code)
     values = cfg.as_dict()
@@ -453,7 +464,7 @@ def standalone_script(
         fields=fields,
         total_len=total_len.rstrip(),
         task_code=task_code,
-        loss=_LOSSES[task.loss_kind],
+        loss=loss_code,
         equations=_comment(
             "\n\n".join(
                 [all_equations_text(kinds), CONVENTION_NOTE]

@@ -3,6 +3,10 @@
 Every task returns a ``Batch`` of shape-documented tensors and knows its trivial-baseline loss:
 what predicting the mean (regression) or a uniform guess over the symbols (classification)
 scores, so every loss chart can draw the line a model must beat to have learned anything.
+
+A task may read several ``heads`` off the one readout (the multi-task problem: a regression and
+a classification head on the same state); its loss is then each head's loss over that head's
+own baseline, weighted, so the total's baseline is 1.
 """
 
 from __future__ import annotations
@@ -27,12 +31,16 @@ class Batch:
 
     x: (B, T, input_size) float32 inputs.
     target: (B, T, output_size) float32 for regression, (B, T) int64 class ids for
-        classification; positions outside ``loss_mask`` hold zeros and are never read.
+        classification, (B, T, output_size) float32 for several heads (each head's target in
+        its own outputs, a class one-hot); positions outside ``loss_mask`` hold zeros and are
+        never read.
     loss_mask: (B, T) bool, the steps whose prediction is scored.
     valid: (B, T) bool, False on steps that cannot affect the loss (padding after each
         sequence's scored end); traces hide those steps.
     padded: (B, T) bool, True on padding after a sequence ends (None: there is none). Padding
         is valid when the answer is read after it (``readout="last_padded"``).
+    head_weight: for a task with two heads, the weight w of the first head's loss (the second
+        gets 1 − w); the batch carries it so that it is scored as it was drawn (None: one head).
     """
 
     x: torch.Tensor
@@ -40,6 +48,31 @@ class Batch:
     loss_mask: torch.Tensor
     valid: torch.Tensor
     padded: torch.Tensor | None = None
+    head_weight: float | None = None
+
+
+@dataclass(frozen=True)
+class Head:
+    """One of several outputs read off the same state (torch-free: the figures read it too).
+
+    Its loss is recorded every training step in the history columns ``loss_column`` (raw) and
+    ``share_column`` (over its own baseline, so 1 means nothing learned on this head).
+    """
+
+    id: str  # short and stable: names the history and CSV columns
+    title: str  # "sum head": for legends
+    kind: str  # "mse" or "ce"
+    channels: tuple[int, int]  # [start, stop) of the readout's outputs this head reads
+    baseline: float
+    baseline_note: str
+
+    @property
+    def loss_column(self) -> str:
+        return f"loss_head_{self.id}"
+
+    @property
+    def share_column(self) -> str:
+        return f"share_head_{self.id}"
 
 
 @dataclass(frozen=True)
@@ -47,7 +80,7 @@ class Task:
     name: str
     title: str
     description: str
-    loss_kind: str  # "mse" or "ce"
+    loss_kind: str  # "mse", "ce", or "heads" (several heads, scored by ``score``)
     input_names: Callable[[RunConfig], tuple[str, ...]]
     output_size: Callable[[RunConfig], int]
     generate: Callable[[RunConfig, int, torch.Generator], Batch]
@@ -62,6 +95,12 @@ class Task:
     # The steps worth marking on a sequence's charts: (first step, last step, label).
     # (x of one sequence (T, inputs), its padded steps (T,), cfg) -> marks.
     time_marks: Callable[[np.ndarray, np.ndarray, RunConfig], list[TimeMark]] | None = None
+    # loss_kind "heads": the heads, in the readout's channel order, and
+    # ``score(pred, batch) -> (B, T)`` their weighted loss at every step; ``head_terms(pred,
+    # target)`` gives each head's own (B, T) loss, in the order of ``heads``.
+    heads: tuple[Head, ...] = ()
+    score: Callable[[torch.Tensor, Batch], torch.Tensor] | None = None
+    head_terms: Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, ...]] | None = None
 
     def references(self, cfg: RunConfig) -> list[Reference]:
         """The loss levels worth drawing for ``cfg``: baseline, memoryless, noise floor."""
@@ -101,8 +140,10 @@ class Task:
         """(B, T) loss of each step's prediction; unscored steps hold 0."""
         if self.loss_kind == "mse":
             per_step = ((pred - batch.target) ** 2).mean(dim=-1)
-        else:
+        elif self.loss_kind == "ce":
             per_step = F.cross_entropy(pred.transpose(1, 2), batch.target, reduction="none")
+        else:
+            per_step = self.score(pred, batch)
         return torch.where(batch.loss_mask, per_step, torch.zeros_like(per_step))
 
     def loss(self, pred: torch.Tensor, batch: Batch) -> torch.Tensor:
@@ -114,6 +155,22 @@ class Task:
         counts = batch.loss_mask.sum(dim=1).clamp(min=1)
         return self.loss_per_step(pred, batch).sum(dim=1) / counts
 
+    def head_losses(self, pred: torch.Tensor, batch: Batch) -> dict[str, float]:
+        """Each head's mean loss over the scored steps, raw (``Head.loss_column``) and over its
+        own baseline (``Head.share_column``); {} for a task with one head."""
+        if not self.heads:
+            return {}
+        columns = {}
+        count = batch.loss_mask.sum().clamp(min=1)
+        with torch.no_grad():
+            terms = self.head_terms(pred, batch.target)
+            for head, term in zip(self.heads, terms, strict=True):
+                scored = torch.where(batch.loss_mask, term, torch.zeros_like(term))
+                value = float(scored.sum() / count)
+                columns[head.loss_column] = value
+                columns[head.share_column] = value / head.baseline
+        return columns
+
 
 def _uniform(gen: torch.Generator, *shape: int) -> torch.Tensor:
     return torch.rand(*shape, generator=gen)
@@ -123,10 +180,14 @@ def _noise(cfg: RunConfig, gen: torch.Generator, *shape: int) -> torch.Tensor:
     return cfg.noise * torch.randn(*shape, generator=gen)
 
 
-def _adding_batch(
+def _marked_pair(
     n: int, lengths: torch.Tensor, t_max: int, cfg: RunConfig, gen: torch.Generator
-) -> Batch:
-    """Values in [0, 1) and two markers, one in each half of each sequence's own length."""
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Values in [0, 1) and two markers, one in each half of each sequence's own length.
+
+    Returns the inputs x (n, t_max, 2): value (plus noise) and marker; the two marked values,
+    without the noise, (n,) each, first and second; and valid (n, t_max).
+    """
     steps = torch.arange(t_max)
     valid = steps[None, :] < lengths[:, None]
     values = _uniform(gen, n, t_max) * valid
@@ -139,9 +200,18 @@ def _adding_batch(
     marker[rows, second] = 1.0
     noisy = (values + _noise(cfg, gen, n, t_max)) * valid
     x = torch.stack([noisy, marker], dim=-1)
+    return x, values[rows, first], values[rows, second], valid
+
+
+def _adding_batch(
+    n: int, lengths: torch.Tensor, t_max: int, cfg: RunConfig, gen: torch.Generator
+) -> Batch:
+    """The sum of the two marked values, scored at each sequence's own last step."""
+    x, first, second, valid = _marked_pair(n, lengths, t_max, cfg, gen)
+    rows = torch.arange(n)
     target = torch.zeros(n, t_max, 1)
     last = lengths - 1
-    target[rows, last, 0] = values[rows, first] + values[rows, second]
+    target[rows, last, 0] = first + second
     loss_mask = torch.zeros(n, t_max, dtype=torch.bool)
     loss_mask[rows, last] = True
     return Batch(x, target, loss_mask, valid)
@@ -167,6 +237,39 @@ def varlen(cfg: RunConfig, n: int, gen: torch.Generator) -> Batch:
     loss_mask = torch.zeros_like(batch.loss_mask)
     loss_mask[:, -1] = True
     return Batch(batch.x, target, loss_mask, torch.ones_like(batch.valid), padded)
+
+
+def multitask(cfg: RunConfig, n: int, gen: torch.Generator) -> Batch:
+    """The adding problem's inputs, read by two heads at the last step. Target channel 0: the
+    sum of the two marked values (regression); channels 1-2: which of them is larger, one-hot
+    (class 0: the first, class 1: the second). The readout's outputs are laid out the same way:
+    the sum, then the two class logits."""
+    t = cfg.seq_len
+    x, first, second, valid = _marked_pair(n, torch.full((n,), t), t, cfg, gen)
+    larger = (second > first).long()
+    target = torch.zeros(n, t, 3)
+    target[:, -1, 0] = first + second
+    target[:, -1, 1:] = F.one_hot(larger, 2).float()
+    loss_mask = torch.zeros(n, t, dtype=torch.bool)
+    loss_mask[:, -1] = True
+    return Batch(x, target, loss_mask, valid, head_weight=cfg.head_weight)
+
+
+def head_terms(pred: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each head's own loss at every step, (B, T) each: the sum head's squared error (output
+    0) and the class head's cross-entropy (logits in outputs 1-2; the target one-hot there)."""
+    squared = (pred[..., 0] - target[..., 0]) ** 2
+    cross_entropy = -(target[..., 1:] * torch.log_softmax(pred[..., 1:], dim=-1)).sum(dim=-1)
+    return squared, cross_entropy
+
+
+def two_head_loss(pred: torch.Tensor, batch: Batch) -> torch.Tensor:
+    """(B, T) w * (squared error / 1/6) + (1 - w) * (cross-entropy / ln 2), w the batch's
+    head_weight: each head's loss over its own baseline (always answering 1.0 for the sum; a
+    coin toss for the class), so 1 means nothing learned on either head, whatever w."""
+    squared, cross_entropy = head_terms(pred, batch.target)
+    w = batch.head_weight
+    return w * squared / (1 / 6) + (1 - w) * cross_entropy / math.log(2)
 
 
 def copy(cfg: RunConfig, n: int, gen: torch.Generator) -> Batch:
@@ -346,6 +449,19 @@ def _const(value: float) -> Callable[[RunConfig], float]:
 
 _SIGNAL_NOTE = "predicting the mean of all targets (variance, sampled with a fixed seed)"
 _ADDING_NOTE = "always predicting 1.0, the mean of the sum: MSE = 2 × 1/12 = 1/6"
+# The two heads of the multi-task problem, in the readout's output order (see ``multitask``).
+MULTITASK_HEADS = (
+    Head("sum", "sum head", "mse", (0, 1), 1 / 6, _ADDING_NOTE),
+    Head(
+        "larger",
+        "larger head",
+        "ce",
+        (1, 3),
+        math.log(2),
+        "a coin toss, P = 1/2 for each of the two classes: cross-entropy = ln 2 (the two "
+        "values are drawn alike, so neither class is more common)",
+    ),
+)
 
 TASKS: dict[str, Task] = {
     task.name: task
@@ -453,6 +569,26 @@ TASKS: dict[str, Task] = {
             _MEMORYLESS_NOTE,
             noise_floor=_latched_value_noise,
             time_marks=_marked_steps("marker"),
+        ),
+        Task(
+            "multitask",
+            "Multi-task (two heads)",
+            "The adding problem's inputs, with two heads on the same state at the last step: a "
+            "regression head outputs the sum of the two marked values, a classification head "
+            "says which of them is larger. The head weight sets how much each head's loss "
+            "counts; both need the first value held until the second arrives.",
+            "heads",
+            lambda c: ("value", "marker"),
+            _const(3),
+            multitask,
+            _const(1),
+            "each head's loss over its own baseline, weighted by the head weight: the sum head's "
+            "1/6 (always answering 1.0) and the class head's ln 2 (a coin toss), so 1 means "
+            "nothing learned on either head",
+            time_marks=_marked_steps("marked"),
+            heads=MULTITASK_HEADS,
+            score=two_head_loss,
+            head_terms=head_terms,
         ),
     )
 }

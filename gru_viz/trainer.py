@@ -211,7 +211,8 @@ class Trainer:
         for p in params:
             p.grad = None
         iv = slot.intervention if slot.intervene_in_training else NO_INTERVENTION
-        loss = self.task.loss(forward(slot.model, batch.x, iv), batch)
+        prediction = forward(slot.model, batch.x, iv)
+        loss = self.task.loss(prediction, batch)
         loss.backward()
         grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in params]
         sq_norms = torch.stack(torch._foreach_norm(grads)) ** 2
@@ -250,6 +251,9 @@ class Trainer:
             loss=loss_value,
             grad_norm=total,
             **{f"grad_{g}": math.sqrt(v) for g, v in group_sq.items()},
+            # a task with several heads: each head's loss of this batch, raw and over its
+            # baseline (loss_head_<id>, share_head_<id>); nothing for a task with one
+            **self.task.head_losses(prediction.detach(), batch),
         )
 
     def _stop(self, slot: ModelSlot, reason: str) -> None:

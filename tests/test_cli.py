@@ -30,7 +30,7 @@ def test_train_writes_every_cli_file_of_the_catalogue(tmp_path):
     written = sorted(p.name for p in tmp_path.iterdir())
     assert written == sorted(["metrics.csv", "probe.npz", "report.html", "gru.pt", "rnn.pt"])
     rows = (tmp_path / "metrics.csv").read_text().splitlines()
-    assert rows[0] == ",".join((*export.METRIC_COLUMNS, export.EVENT_COLUMN))
+    assert rows[0] == ",".join((*export.METRIC_COLUMNS, *export.HEAD_COLUMNS, export.EVENT_COLUMN))
     assert len(rows) == 1 + 12 * 2
     probe = np.load(tmp_path / "probe.npz")
     assert int(probe["gru_probe_step"]) == 12  # the saved probe is of the final weights

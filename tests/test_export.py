@@ -186,7 +186,7 @@ def test_json_is_built_in_bounded_pieces_with_a_pause_between(small, monkeypatch
 
 def test_metrics_csv_has_one_row_per_step_and_model(small):
     rows = list(csv.reader(io.StringIO(export.metrics_csv(small))))
-    assert tuple(rows[0]) == (*export.METRIC_COLUMNS, export.EVENT_COLUMN)
+    assert tuple(rows[0]) == (*export.METRIC_COLUMNS, *export.HEAD_COLUMNS, export.EVENT_COLUMN)
     body = rows[1:]
     assert [(int(r[0]), r[1]) for r in body] == sorted((int(r[0]), r[1]) for r in body)
     for kind, slot in small.slots.items():

@@ -59,6 +59,10 @@ CASES = {
         task="irregular", seq_len=12, noise=0.1, models=("rnn", "lstm"), hidden_size=8, batch_size=8
     ),
     "varlen": RunConfig(task="varlen", seq_len=20, hidden_size=8, batch_size=16, seed=11),
+    # Two heads on one state, weighted: the script copies the task's own loss (two_head_loss).
+    "multitask": RunConfig(
+        task="multitask", seq_len=10, noise=0.1, head_weight=0.3, hidden_size=6, batch_size=8
+    ),
     # parameter-matched sizes and a set update-gate bias change the initial weights too
     "matched": RunConfig(seq_len=10, hidden_size=6, batch_size=8, size_by="params", z_bias=2.0),
     "reset": RunConfig(

@@ -19,7 +19,8 @@ from gru_viz.figures import FIGURES, RunView, Selection, run_view
 from gru_viz.session import LiveSession
 
 # Rows of the main panel, by catalogue id; "input" is behind a toggle.
-ROWS = (("loss", "grad_norm"), ("grad_h", "prediction"), ("hidden",), ("gates",))
+# Figures that do not apply to the run's task (the per-head losses) drop out.
+ROWS = (("loss", "grad_norm"), ("heads",), ("grad_h", "prediction"), ("hidden",), ("gates",))
 # The projector view tells the story in four large charts.
 PROJECTOR_ROWS = (("loss", "grad_h"), ("gates",), ("hidden",))
 # The gradient chart doubles as a time picker: click a point to move the cursor there.
@@ -79,8 +80,18 @@ def selection_widgets(samples: int, steps: int) -> Selection:
     return Selection(sample=sample, cursor=cursor, log_y=log_y)
 
 
-def figure_for(figure_id: str, view: RunView, sel: Selection) -> go.Figure:
+def figure_for(figure_id: str, view: RunView, sel: Selection, trainer) -> go.Figure:
     spec = FIGURES[figure_id]
+    run = PAGE.class_run
+    if run is not None:
+        # A class's viewers share one cache: each figure is built once per update for all
+        # viewers with the same choices (a class of a hundred: a hundred cheap sends).
+        if spec.per_probe:
+            name, inputs = (figure_id, sel.sample, sel.cursor), tuple(view.probes.values())
+        else:
+            state = (trainer.step_count, len(trainer.events), trainer.cfg.clip, sel.log_y)
+            name, inputs = (figure_id, sel.log_y), (trainer, *state)
+        return run.figures.get(name, inputs, lambda: spec.build(view, sel))
     if not spec.per_probe:
         return spec.build(view, sel)
     # Probe results are replaced, never changed, so their identity says "a new probe".
@@ -98,14 +109,18 @@ def live_charts(live: LiveSession) -> Selection:
     probed_at = max(p.step for p in view.probes.values())
     rows = PROJECTOR_ROWS if PAGE.projector else ROWS
     for row in rows:
+        row = tuple(figure_id for figure_id in row if FIGURES[figure_id].applies(view))
+        if not row:
+            continue
         columns = st.columns(len(row)) if len(row) > 1 else [st.container()]
         for column, figure_id in zip(columns, row, strict=True):
             with column:
                 per_probe = FIGURES[figure_id].per_probe
                 extra = dict(on_click=time_picked) if figure_id == PICKER else {}
                 step = probed_at if per_probe else view.step
-                chart(figure_for(figure_id, view, sel), figure_id, view, step, **extra)
-        if row == ("gates",) and not PAGE.projector:  # right under the heatmaps they change
+                figure = figure_for(figure_id, view, sel, live.trainer)
+                chart(figure, figure_id, view, step, **extra)
+        if row == ("gates",) and not (PAGE.projector or PAGE.is_student):  # beside the gates
             interventions(live)
     if not PAGE.projector and st.toggle("Show the input of this probe sequence", key="show_input"):
         chart(FIGURES["input"].build(view, sel), "input", view, view.step)
