@@ -35,10 +35,12 @@ import plotly.offline
 
 from gru_viz.config import (
     FIELD_BY_NAME,
+    FIELDS,
     ConfigError,
     RunConfig,
     config_to_strings,
     estimated_step_seconds,
+    format_value,
 )
 from gru_viz.kinds import KINDS
 from gru_viz.kinds import title as kind_title
@@ -639,3 +641,200 @@ def write_files(rows: Sequence[Mapping[str, Any]], folder: str | Path, plan=None
     (folder / "sweep.csv").write_text(to_csv(rows), encoding="utf-8")
     (folder / "sweep.html").write_text(build_html(rows, plan), encoding="utf-8")
     return ["sweep.csv", "sweep.html"]
+
+
+# -- reusing finished runs ----------------------------------------------------------------------
+# A run is deterministic (same config, seed and steps: the same rows), so rows computed once, by
+# another sweep, another session or a file shipped with the app, stand in for training it again.
+RunKey = tuple[tuple[tuple[str, Any], ...], int]
+
+
+def run_key(run: SweepRun) -> RunKey:
+    """What a run's rows depend on: its whole config (length, seed and models included) and its
+    steps. Values, not the config object, so equal configs match whatever built them."""
+    return tuple(run.cfg.as_dict().items()), run.steps
+
+
+class ReusingSweepRunner(SweepRunner):
+    """A SweepRunner that takes each run's rows from ``known`` where it has them (None: train
+    it), checked as each run comes up, so runs another sweep finishes meanwhile are reused too.
+
+    ``on_run(run, rows)`` is called with the rows of every run it trains. ``rows``, the order,
+    progress and cancelling are a SweepRunner's: the rows equal ``run_sweep(plan)``'s.
+    """
+
+    def __init__(
+        self,
+        plan: SweepPlan,
+        known: Callable[[SweepRun], Sequence[Row] | None],
+        on_run: Callable[[SweepRun, list[Row]], None] | None = None,
+    ):
+        super().__init__(plan)
+        self._known, self._on_run = known, on_run
+        self.reused = 0  # runs taken from ``known``
+        self.reused_cost = 0.0  # their estimated seconds: progress not made by training
+        self._take_known()
+
+    def _take_known(self) -> None:
+        while not self.done and self._trainer is None:
+            run = self._runs[self._next]
+            rows = self._known(run)
+            if rows is None:
+                return
+            self.rows.extend(dict(row) for row in rows)
+            self._next += 1
+            self._done_cost += run.cost
+            self.reused += 1
+            self.reused_cost += run.cost
+
+    def _finish(self, run: SweepRun, trainer: Trainer) -> None:
+        first = len(self.rows)
+        super()._finish(run, trainer)
+        if self._on_run is not None:
+            self._on_run(run, [dict(row) for row in self.rows[first:]])
+        self._take_known()
+
+
+# -- sweeps shipped with the app ----------------------------------------------------------------
+# gru_viz/sweeps/<lesson>.csv holds the rows of each lesson's sweep and <lesson>.json the
+# settings that define it (SweepPlan.settings()), so a page can show the sweep of a setup it
+# matches at once instead of training it. Regenerate them (7 lessons × 4 lengths × 2 seeds ×
+# 1000 steps of both models: about 11 minutes of one core, 27 on the busy 2-core CI box):
+#
+#     python -c "from gru_viz.sweep import write_shipped_sweeps; write_shipped_sweeps()"
+#
+# The files are the same on every regeneration with the same torch on the same kind of CPU.
+SHIPPED_FOLDER = Path(__file__).resolve().parent / "sweeps"
+SHIPPED_STEPS = 1000  # the adding task's GRU solves length 80 by then, the RNN fails from 20
+SHIPPED_SEEDS = (0, 1)
+SWEEP_LENGTHS = (10, 20, 40, 80)
+COPY_LAGS = (5, 10, 20, 40)  # the copy task's lag: a GRU still fails 40 at 1000 steps
+
+
+def default_lengths(task: str) -> tuple[int, ...]:
+    """The lengths a sweep of ``task`` tries first (the copy task: lags)."""
+    return COPY_LAGS if task == "copy" else SWEEP_LENGTHS
+
+
+def full_settings(plan: SweepPlan) -> dict[str, str]:
+    """``plan.settings()`` with every setting spelled out, defaults too: a file of them keeps
+    meaning the same runs when a default changes."""
+    values = {f.name: format_value(f, getattr(plan.base, f.name)) for f in FIELDS}
+    del values["seq_len"], values["seed"]
+    return {**plan.settings(), **values}
+
+
+def plan_from_settings(settings: Mapping[str, str]) -> SweepPlan:
+    """The plan ``SweepPlan.settings()`` or ``full_settings`` describes; a ConfigError for
+    anything it cannot be. Settings left out take their defaults."""
+    known = ("lengths", "seeds", "steps")
+    missing = [k for k in (*known, "task", "models") if k not in settings]
+    if missing:
+        raise ConfigError(f"sweep settings: missing {', '.join(missing)}")
+    unknown = sorted(set(settings) - set(known) - set(FIELD_BY_NAME) - {"seq_len", "seed"})
+    if unknown:
+        raise ConfigError(f"sweep settings: unknown {', '.join(unknown)}")
+    others = {k: v for k, v in settings.items() if k not in known}
+    try:
+        steps = int(settings["steps"])
+    except ValueError:
+        raise ConfigError(f"steps: '{settings['steps'][:20]}' is not a whole number") from None
+    return SweepPlan(
+        RunConfig(**others),
+        parse_ints(settings["lengths"], "lengths"),
+        parse_ints(settings["seeds"], "seeds"),
+        steps,
+    )
+
+
+@dataclass(frozen=True)
+class ShippedSweep:
+    name: str  # the files' stem: the lesson it was made for (matching goes by the plan)
+    plan: SweepPlan
+    rows: tuple[Row, ...]
+
+    def runs(self) -> Iterator[tuple[SweepRun, list[Row]]]:
+        """Each run of the plan with its rows."""
+        by_run: dict[tuple[int, int], list[Row]] = {}
+        for row in self.rows:
+            by_run.setdefault((int(row["seq_len"]), int(row["seed"])), []).append(row)
+        for run in self.plan.runs():
+            yield run, by_run.get((run.length, run.seed), [])
+
+
+def check_rows(plan: SweepPlan, rows: Sequence[Mapping[str, Any]]) -> None:
+    """A ConfigError unless ``rows`` are exactly the rows ``run_sweep(plan)`` has: one per run
+    and model, in the plan's order, of its task and steps."""
+    expected = [
+        (run.cfg.task, kind, run.length, run.seed) for run in plan.runs() for kind in plan.models
+    ]
+    found = [(r["task"], r["model"], int(r["seq_len"]), int(r["seed"])) for r in rows]
+    if found != expected:
+        raise ConfigError(
+            f"sweep rows do not match the settings: {found[:2]}... where {expected[:2]}..."
+        )
+    for row in rows:
+        steps, stopped = int(row["steps"]), row.get("stopped") not in (None, "")
+        if steps > plan.steps or (not stopped and steps != plan.steps):
+            raise ConfigError(f"sweep rows: {steps} steps where the settings say {plan.steps}")
+
+
+def read_shipped_sweep(csv_path: str | Path) -> ShippedSweep:
+    """One shipped sweep: the rows of ``<name>.csv`` for the plan of ``<name>.json``, checked."""
+    import json
+
+    csv_path = Path(csv_path)
+    settings = json.loads(csv_path.with_suffix(".json").read_text(encoding="utf-8"))["settings"]
+    plan = plan_from_settings(settings)
+    rows = from_csv(csv_path.read_text(encoding="utf-8"))
+    check_rows(plan, rows)
+    return ShippedSweep(csv_path.stem, plan, tuple(rows))
+
+
+def read_shipped_sweeps(folder: str | Path = SHIPPED_FOLDER) -> list[ShippedSweep]:
+    """Every sweep shipped in ``folder``, by name."""
+    return [read_shipped_sweep(p) for p in sorted(Path(folder).glob("*.csv"))]
+
+
+def shipped_plan(base: RunConfig) -> SweepPlan:
+    """The plan a lesson's setup is shipped with: its task's default lengths, both seeds."""
+    return SweepPlan(base, default_lengths(base.task), SHIPPED_SEEDS, SHIPPED_STEPS)
+
+
+def write_settings(path: str | Path, plan: SweepPlan) -> None:
+    """The settings file of a shipped sweep: ``full_settings(plan)`` as JSON."""
+    import json
+
+    text = json.dumps({"settings": full_settings(plan)}, indent=2, sort_keys=True) + "\n"
+    Path(path).write_text(text, encoding="utf-8")
+
+
+def write_shipped_sweeps(
+    folder: str | Path = SHIPPED_FOLDER,
+    lessons: Iterable[str] | None = None,
+    log: Callable[[str], None] = print,
+) -> list[Path]:
+    """Run ``shipped_plan`` for each lesson's setup (all by default) and write ``<lesson>.csv``
+    and ``<lesson>.json`` to ``folder``; returns the CSV paths. Lessons that share a setup
+    share one run of it."""
+    from gru_viz.lessons import LESSONS
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    done: dict[tuple, list[Row]] = {}
+    written = []
+    for key in LESSONS if lessons is None else lessons:
+        plan = shipped_plan(LESSONS[key].config)
+        settings = full_settings(plan)
+        setup = tuple(sorted(settings.items()))
+        start = time.perf_counter()
+        if setup not in done:
+            done[setup] = run_sweep(plan)
+        rows = done[setup]
+        path = folder / f"{key}.csv"
+        path.write_text(to_csv(rows), encoding="utf-8")
+        write_settings(path.with_suffix(".json"), plan)
+        written.append(path)
+        took = format_duration(time.perf_counter() - start)
+        log(f"{key}: {plan.describe()}; took {took}\n{share_text(rows)}")
+    return written

@@ -11,6 +11,7 @@ from gru_viz.dashboard.controls import controls
 from gru_viz.dashboard.downloads import sharing_and_downloads
 from gru_viz.dashboard.equations import equations_panel
 from gru_viz.dashboard.lesson import lesson_guide
+from gru_viz.dashboard.memory_span import memory_span
 from gru_viz.dashboard.probe_panels import inspector, more_views
 from gru_viz.dashboard.settings import sidebar
 from gru_viz.dashboard.state import PAGE
@@ -101,6 +102,7 @@ def main(boot_slot) -> None:
     # While a Step × N trains, or a lesson's comparison does (off the tick), the panel checks
     # back every tick too.
     st.fragment(live_panel, run_every=TICK_SECONDS if ticking(live) else None)(live)
+    memory_span(live)  # its own fragment: sweeps in budgeted slices, even while paused
     # Outside the timer: their widgets change nothing per tick, and a change reruns the page.
     sharing_and_downloads(live)
     equations_panel(live.cfg.models)
