@@ -40,11 +40,18 @@ def interventions(live: LiveSession) -> None:
         b.slider("r =", 0.0, 1.0, 0.0, 0.05, key="iv_r", disabled=not clamp_r, **changed)
         width = max(s.model.hidden_size for s in live.trainer.slots.values())
         c.multiselect("Zero (ablate) units", range(width), key="iv_units", **changed)
+        too_costly = live.training_intervention_problem()
         st.toggle(
             "Apply while training too (unrolled path, slower)",
             key="iv_train",
-            help="Training then runs through the intervention too, and the weights change for "
-            "good: clearing the intervention later does not undo what was learned meanwhile.",
+            disabled=too_costly is not None,
+            help=(
+                f"Not on this setup: {too_costly}"
+                if too_costly
+                else "Training then runs through the intervention too, and the weights change "
+                "for good: clearing the intervention later does not undo what was learned "
+                "meanwhile."
+            ),
             **changed,
         )
         intervention_changed()  # a no-op unless the widgets and the run disagree
@@ -88,8 +95,9 @@ def intervention_changed() -> None:
         tuple(sorted(state.get("iv_units") or ())),
     )
     in_training = bool(state.get("iv_train")) and wanted.active
-    if (wanted, in_training) != (live.intervention, live.intervene_in_training):
-        live.set_intervention(wanted, in_training)
+    notice = live.set_intervention(wanted, in_training)  # a no-op when nothing changed
+    if notice is not None:
+        PAGE.set_notice(notice)
 
 
 def show_intervention(iv: Intervention, in_training: bool) -> None:
@@ -102,7 +110,9 @@ def show_intervention(iv: Intervention, in_training: bool) -> None:
         iv_units=list(iv.ablate_units),
         iv_train=in_training and iv.active,
     )
-    PAGE.live.set_intervention(iv, in_training and iv.active)
+    notice = PAGE.live.set_intervention(iv, in_training and iv.active)
+    if notice is not None:
+        PAGE.set_notice(notice)
 
 
 def clear_interventions() -> None:

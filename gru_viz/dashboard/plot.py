@@ -107,6 +107,12 @@ export default function ({ data, parentElement, setTriggerValue }) {
 """
 
 
+# Serialise a figure once at import: plotly's JSON path imports modules lazily, and two sessions
+# starting together once raced on a half-imported one. Module imports are locked; lazy ones
+# inside a call are not.
+go.Figure().to_json()
+
+
 @functools.cache
 def _component():
     return st.components.v2.component("gru_viz_plot", js=_JS, isolate_styles=False)
