@@ -123,13 +123,19 @@ class ClassRun:
 
     # -- what the teacher drives -----------------------------------------------------------------
     def act(self, key: str | None, action: Callable[[LiveSession], object]) -> object:
-        """Run ``action`` on the class's run for its teacher; viewers see the result next."""
+        """Run ``action`` on the class's run for its teacher; viewers see the result next.
+        (Not under the class's lock: session methods take the tick turn, and the worker takes
+        the class's lock only outside it.)"""
         self._require(key)
-        with self._lock:
-            result = action(self.live)
-            self.changed()
+        result = action(self.live)
+        self.changed()
         self._ensure_worker()
         return result
+
+    def poke(self) -> None:
+        """The teacher's page ran: if its run should train (Play, or a Step × N), the worker
+        does."""
+        self._ensure_worker()
 
     def set_playing(self, key: str | None, value: bool) -> None:
         self.act(key, lambda live: setattr(live, "playing", value and bool(live.trainer.active)))
@@ -151,9 +157,12 @@ class ClassRun:
             self.version += 1
 
     # -- the worker --------------------------------------------------------------------------
+    def _busy(self) -> bool:
+        return self.live.playing or self.live.stepping
+
     def _ensure_worker(self) -> None:
         with self._lock:
-            if self.ended or not self.live.playing:
+            if self.ended or not self._busy():
                 return
             if self._worker is not None and self._worker.is_alive():
                 return
@@ -167,7 +176,7 @@ class ClassRun:
         while not self._stop.is_set():
             started = time.monotonic()
             with self._lock:
-                if not self.live.playing:
+                if not self._busy():
                     self._worker = None
                     return
             with TICK_TURN:

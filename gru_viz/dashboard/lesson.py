@@ -39,7 +39,8 @@ def lesson_guide(live: LiveSession) -> bool:
         else:
             label = "" if early else "Not seen in your run: "
             st.info(label + claim.summary, icon=":material/hourglass_top:")
-        controls(lesson, control)
+        if not PAGE.is_student:  # the teacher picks the setup the class watches
+            controls(lesson, control)
     return claim.pending
 
 

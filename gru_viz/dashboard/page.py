@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 from streamlit.logger import get_logger
 
+from gru_viz.dashboard import classroom
 from gru_viz.dashboard.capacity import admit
 from gru_viz.dashboard.charts import live_charts
 from gru_viz.dashboard.controls import controls
@@ -13,7 +14,7 @@ from gru_viz.dashboard.equations import equations_panel
 from gru_viz.dashboard.lesson import lesson_guide
 from gru_viz.dashboard.memory_span import memory_span
 from gru_viz.dashboard.probe_panels import inspector, more_views
-from gru_viz.dashboard.settings import sidebar
+from gru_viz.dashboard.settings import sidebar, student_sidebar
 from gru_viz.dashboard.state import PAGE
 from gru_viz.dashboard.status import status
 from gru_viz.session import TICK_SECONDS, TICK_TURN, LiveSession, warm_up_in_background
@@ -23,7 +24,11 @@ LOG = get_logger(__name__)
 
 def ticking(live: LiveSession) -> bool:
     """Whether the live panel needs its timer: playing, a Step × N under way, or a lesson's
-    claim waiting for its comparison run."""
+    claim waiting for its comparison run; in a class, while the class is on (its run trains in
+    the class's worker, and a student's page must notice the teacher's Play)."""
+    run = PAGE.class_run
+    if run is not None:
+        return run.ended is None or PAGE.claim_pending
     return live.playing or live.stepping or PAGE.claim_pending
 
 
@@ -32,9 +37,17 @@ def live_panel(live: LiveSession) -> None:
     was_ticking = ticking(live)
     fault_box = st.container()  # always there: see main's notice_box
     progress_box = st.container()  # a Step × N's progress bar, while it trains
+    run = PAGE.class_run
+    if run is not None:  # a class's viewer: the class's worker trains, this page only draws
+        if PAGE.is_teacher:
+            run.teacher_here()
+            run.poke()
+        else:
+            run.watch(PAGE.viewer_id)
     with TICK_TURN:  # one session's tick at a time: see gru_viz.session
         try:
-            live.tick()
+            if run is None:
+                live.tick()
         except Exception as err:  # a fault in training must never take the page down
             live.playing = False
             # The message only: details go to the server log (students see no internals).
@@ -49,8 +62,9 @@ def live_panel(live: LiveSession) -> None:
         PAGE.claim_pending = lesson_guide(live)
         status(live)
         sel = live_charts(live)
-        inspector(live, sel)
-        more_views(live, sel)
+        if not PAGE.projector:  # the projector view keeps to the story's four charts
+            inspector(live, sel)
+            more_views(live, sel)
     if was_ticking != ticking(live):
         st.rerun()  # start or stop the timer: it only changes on a full rerun
 
@@ -75,16 +89,33 @@ def main(boot_slot) -> None:
         st.stop()
     PAGE.count_full_run()
     if not PAGE.started:
-        PAGE.start(st.query_params.to_dict())  # boot_slot says what is happening meanwhile
+        params = st.query_params.to_dict()
+        PAGE.start(params)  # boot_slot says what is happening meanwhile
+        PAGE.link_problems.extend(classroom.open_from_link(params))
     else:
         PAGE.remember()
     live = PAGE.live
+    run = PAGE.class_run
     boot_slot.empty()  # the models exist: the real charts take the placeholder's turn
-    sidebar(live)
+    if PAGE.is_student:
+        student_sidebar(live)
+    else:
+        sidebar(live)
+        classroom.teacher_panel(run) if run is not None else classroom.start_panel()
+    view_switch()
+    if run is not None:  # the address bar: the class's join link, nothing of anyone's run
+        wanted = {classroom.CLASS_KEY: run.code} | ({"view": "projector"} if PAGE.projector else {})
+        if st.query_params.to_dict() != wanted:
+            st.query_params.from_dict(wanted)
     link_problems()
     task = live.trainer.task
     st.markdown(f"**{task.title}.** {task.description}")
-    controls(live)
+    if PAGE.is_student:
+        classroom.student_banner(run)
+    else:
+        if run is not None:
+            run.teacher_here()
+        controls(live)
     # Optional messages go into containers that exist on every run: an element that comes and
     # goes would shift everything below it, and while a run is in progress the browser shows
     # the old and the new copy of a shifted element side by side (two step counters).
@@ -102,8 +133,34 @@ def main(boot_slot) -> None:
     # While a Step × N trains, or a lesson's comparison does (off the tick), the panel checks
     # back every tick too.
     st.fragment(live_panel, run_every=TICK_SECONDS if ticking(live) else None)(live)
-    memory_span(live)  # its own fragment: sweeps in budgeted slices, even while paused
+    if run is not None and PAGE.is_teacher:
+        run.poke()  # Play or Step pressed: the class's worker trains
+    if PAGE.projector:
+        warm_up_in_background()
+        return
+    if not PAGE.is_student:
+        memory_span(live)  # its own fragment: sweeps in budgeted slices, even while paused
     # Outside the timer: their widgets change nothing per tick, and a change reruns the page.
     sharing_and_downloads(live)
     equations_panel(live.cfg.models)
     warm_up_in_background()
+
+
+def view_switch() -> None:
+    """The projector view: on from the sidebar (or ?view=projector), off from the page (the
+    projector view hides the sidebar)."""
+    if PAGE.projector:
+        st.button(
+            "Leave the projector view",
+            key="leave_projector",
+            on_click=lambda: setattr(PAGE, "projector", False),
+            icon=":material/close_fullscreen:",
+        )
+    else:
+        st.sidebar.toggle(
+            "Projector view",
+            key="projector_switch",
+            on_change=lambda: setattr(PAGE, "projector", st.session_state.projector_switch),
+            help="Large text, thick lines and four charts, readable from the back of a room; "
+            "the sidebar hides (a button at the top brings it back).",
+        )

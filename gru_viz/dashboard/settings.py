@@ -260,6 +260,21 @@ def _fields_the_lesson_asks_for(live: LiveSession) -> list[Field]:
     ]
 
 
+def student_sidebar(live: LiveSession) -> None:
+    """A student in a class sees the teacher's setup, read-only: the teacher drives the run."""
+    st.sidebar.title("The teacher's setup")
+    st.sidebar.caption(
+        "Read-only: the teacher sets these. Press “Continue on my own” to change them in a "
+        "copy of your own."
+    )
+    lines = [
+        f"- **{field.label}**: {_shown(field, live.cfg)}"
+        for field in FIELDS
+        if field.used_by(live.cfg.task)
+    ]
+    st.sidebar.markdown("\n".join(lines))
+
+
 def sidebar(live: LiveSession) -> None:
     lesson_picker()
     st.sidebar.title("Settings")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import binascii
 import hashlib
+import secrets
 import time
 from typing import Any
 
@@ -104,6 +105,7 @@ class PageState:
         st.session_state["live"] = live
         set_setting_widgets(live.cfg)
         st.session_state.update(
+            projector=params.get("view") == "projector",
             lesson=lesson,
             control=live.control,
             hidden=link.hidden,
@@ -129,8 +131,11 @@ class PageState:
         return RUNS.reclaim(browser, session, _is_active)
 
     def remember(self) -> None:
-        """File this run under the browser, so a reload finds it (every full run)."""
+        """File this run under the browser, so a reload finds it (every full run). A student's
+        page shows a class's run: that is never filed as the student's own."""
         browser, session = browser_key(), _session_id()
+        if self.is_student:
+            return
         if browser is not None and session is not None and self.started:
             self.live.lesson, self.live.control = self.lesson, self.control  # back with the run
             RUNS.remember(browser, session, self.live)
@@ -142,6 +147,59 @@ class PageState:
     @lesson.setter
     def lesson(self, key: str | None) -> None:
         st.session_state["lesson"] = key
+
+    @property
+    def projector(self) -> bool:
+        """Projector view: large text, thick lines, fewer panels, no sidebar."""
+        return bool(st.session_state.get("projector", False))
+
+    @projector.setter
+    def projector(self, value: bool) -> None:
+        st.session_state["projector"] = value
+
+    # -- class mode ------------------------------------------------------------------------
+    @property
+    def class_run(self):  # -> gru_viz.classroom.ClassRun | None
+        """The class this page is in (as teacher or student), if any."""
+        from gru_viz.classroom import CLASSES
+
+        code = st.session_state.get("class_code")
+        return CLASSES.find(code) if code else None
+
+    @property
+    def teacher_key(self) -> str | None:
+        """The class's teacher key: only the teacher's page holds it (on the server)."""
+        return st.session_state.get("teacher_key")
+
+    @property
+    def is_teacher(self) -> bool:
+        run = self.class_run
+        return run is not None and run.is_teacher(self.teacher_key)
+
+    @property
+    def is_student(self) -> bool:
+        return self.class_run is not None and not self.is_teacher
+
+    @property
+    def viewer_id(self) -> str:
+        """This page among a class's viewers (a random name of its own, kept for its life)."""
+        return st.session_state.setdefault("viewer_id", secrets.token_hex(8))
+
+    def join_class(self, code: str, teacher_key: str | None) -> None:
+        from gru_viz.classroom import CLASSES
+
+        run = CLASSES.find(code)
+        st.session_state.update(class_code=code, teacher_key=teacher_key)
+        if run is not None:
+            st.session_state["live"] = run.live  # the page draws the class's run
+
+    def leave_class(self, live: LiveSession | None = None) -> None:
+        """Back to a run of this page's own (``live``, or a fork made just now)."""
+        run = self.class_run
+        own = live or (run.live if run is not None and self.is_teacher else None)
+        st.session_state.update(class_code=None, teacher_key=None)
+        if own is not None:
+            st.session_state["live"] = own
 
     @property
     def claim_pending(self) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from gru_viz.dashboard.state import PAGE
 from gru_viz.kinds import title
 from gru_viz.numbers import describe_share, format_loss, format_number, recent_loss
 from gru_viz.session import LiveSession
@@ -51,7 +52,9 @@ def status(live: LiveSession) -> None:
             icon=":material/science:",
         )
     for kind, slot in trainer.slots.items():
-        if slot.stopped:
+        if slot.stopped and PAGE.is_student:  # the teacher restores the class's models
+            alerts.error(slot.stopped, icon=":material/block:")
+        elif slot.stopped:
             left, right = alerts.columns([5, 1], vertical_alignment="center")
             left.error(slot.stopped, icon=":material/block:")
             right.button(

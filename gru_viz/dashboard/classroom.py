@@ -1,0 +1,149 @@
+"""Class mode on the page: start a class, the join link and its QR code, who is watching, and a
+student's view of the teacher's run (read-only), with "Continue on my own".
+
+The run itself lives in ``gru_viz.classroom``; this module only draws and routes clicks. A
+student's page never wires a control to the class's run: Play, Step, Reset, settings, lessons
+and interventions are not drawn for students, and the run's own methods check the teacher key.
+"""
+
+from __future__ import annotations
+
+import io
+
+import segno
+import streamlit as st
+
+from gru_viz.classroom import CLASSES, ClassRun, normalise_code
+from gru_viz.dashboard.state import PAGE, browser_key, set_setting_widgets
+from gru_viz.session import LiveSession, Notice
+
+CLASS_KEY, VIEW_KEY = "class", "view"
+
+
+def join_link(code: str) -> str:
+    base = st.context.url.split("?")[0] if st.context.url else ""
+    return f"{base}?{CLASS_KEY}={code}"
+
+
+def qr_svg(text: str) -> str:
+    """A QR code of ``text`` as SVG, drawn here (no outside request, no image service)."""
+    buffer = io.BytesIO()
+    segno.make(text, error="m").save(
+        buffer, kind="svg", scale=5, border=2, dark="#000000", light="#ffffff", xmldecl=False
+    )
+    return buffer.getvalue().decode("ascii")
+
+
+# -- entering and leaving a class ---------------------------------------------------------------
+def open_from_link(params: dict) -> list[str]:
+    """Called once per new session: ``?class=new`` starts a class from the link's setup,
+    ``?class=CODE`` joins one (as its teacher, if this browser started it). Returns problems."""
+    wanted = params.get(CLASS_KEY)
+    if isinstance(wanted, list):
+        wanted = wanted[-1] if wanted else None
+    if wanted is None:
+        return []
+    if str(wanted).strip().lower() == "new":
+        start_class()
+        return []
+    run = CLASSES.find(wanted)
+    if run is None:
+        shown = normalise_code(wanted) or "that"
+        return [f"No class {shown} on this server (it may have ended); opened your own run."]
+    key = run.teacher_key_for(browser_key())
+    PAGE.join_class(run.code, key)
+    if key is None:
+        run.watch(PAGE.viewer_id)
+    return []
+
+
+def start_class() -> None:
+    """The current run becomes a class run; this page is its teacher."""
+    try:
+        run = CLASSES.start(PAGE.live, browser_key())
+    except RuntimeError as err:
+        PAGE.set_notice(Notice("error", f"Could not start a class: {err}"))
+        return
+    PAGE.join_class(run.code, run.teacher_key_for(browser_key()) or run._teacher_key)
+
+
+def end_class() -> None:
+    run = PAGE.class_run
+    if run is not None and PAGE.is_teacher:
+        run.end(PAGE.teacher_key)
+    PAGE.leave_class()
+
+
+def continue_on_my_own() -> None:
+    """Fork the class's run at its current step into a private run: weights, optimizer state,
+    history and setup, all copied; the class goes on without this student."""
+    from gru_viz.snapshot import copy_run
+
+    run = PAGE.class_run
+    if run is None:
+        return
+    with run.live.lock:  # not mid-step
+        trainer = copy_run(run.live.trainer)
+    run.leave(PAGE.viewer_id)
+    live = LiveSession.from_trainer(trainer)
+    live.lesson, live.control = run.live.lesson, run.live.control
+    PAGE.leave_class(live)
+    set_setting_widgets(live.cfg)
+    PAGE.set_notice(
+        Notice(
+            "success",
+            f"This is now your own run, copied at step {trainer.step_count:,}: change anything, "
+            "the class goes on without you.",
+        )
+    )
+
+
+# -- what each role sees ----------------------------------------------------------------------
+def teacher_panel(run: ClassRun) -> None:
+    with st.sidebar.container(border=True):
+        st.markdown(f"**Class {run.code}** · {run.watching} watching")
+        st.caption("Students open this link (or scan the code); they see your run live.")
+        st.code(join_link(run.code), language=None)
+        st.image(qr_svg(join_link(run.code)), width=180)
+        st.button(
+            "End class",
+            key="end_class",
+            on_click=end_class,
+            icon=":material/stop_circle:",
+            help="Stops the class run; students keep what they see and can continue on their own.",
+        )
+
+
+def start_panel() -> None:
+    with st.sidebar.container(border=True):
+        st.button(
+            "Start a class",
+            key="start_class",
+            on_click=start_class,
+            icon=":material/co_present:",
+            help="Turns this run into a class run: one training, every student's screen.",
+            width="stretch",
+        )
+
+
+def student_banner(run: ClassRun) -> None:
+    if run.ended:
+        text = f"{run.ended} What you see is its last state."
+    else:
+        state = "training" if run.live.playing else "paused"
+        text = (
+            f"You are watching class {run.code} (the teacher's run, {state}). The probe "
+            "sequence, time step, zoom and the extra views are yours; the training controls "
+            "and settings are the teacher's."
+        )
+    left, right = st.columns([4, 1], vertical_alignment="center")
+    left.info(text, icon=":material/co_present:")
+    right.button(
+        "Continue on my own",
+        key="fork",
+        on_click=continue_on_my_own,
+        type="primary",
+        icon=":material/call_split:",
+        help="Copies the class run as it is now into a run of your own, to change freely.",
+        width="stretch",
+    )

@@ -1,0 +1,139 @@
+"""Class mode as its users meet it (AppTest: each session a page of the same server process).
+
+A teacher starts a class; students open its link and watch the teacher's run, read-only, with
+their own view choices; one continues on their own (a fork) and diverges while the others keep
+following; nothing a student does drives or ends the class.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from gru_viz.classroom import CLASSES, NotTeacher
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+SMALL = {"seq_len": "12", "hidden_size": "8", "batch_size": "16", "probe_every": "5"}
+
+
+def page(**query: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params.update(query)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def step_counter(at: AppTest) -> int:
+    (value,) = [m.value for m in at.metric if m.label == "Training step"]
+    return int(value.replace(",", ""))
+
+
+def wait_for(condition, seconds: float = 60.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def teacher():
+    at = page(**SMALL)
+    at.sidebar.button(key="start_class").click().run()
+    assert not at.exception
+    yield at
+    run = CLASSES.find(at.session_state["class_code"])
+    if run is not None and not run.ended:
+        run.end(at.session_state["teacher_key"])
+
+
+def code_of(teacher: AppTest) -> str:
+    return teacher.session_state["class_code"]
+
+
+def test_a_teacher_starts_a_class_and_gets_its_link_code_and_qr(teacher):
+    code = code_of(teacher)
+    assert teacher.query_params == {"class": code}  # the address bar holds the join link
+    assert any(code in c.value for c in teacher.sidebar.code)  # the link to hand out
+    assert teacher.sidebar.get("image")  # the QR code, drawn on the server as SVG
+    assert any(f"Class {code}" in m.value for m in teacher.sidebar.markdown)
+    assert teacher.button(key="play")  # the teacher keeps every control
+
+
+def test_students_watch_read_only_and_see_the_teachers_run_live(teacher):
+    code = code_of(teacher)
+    students = [page(**{"class": code}) for _ in range(2)]
+    for student in students:
+        assert not [b for b in student.button if b.key in ("play", "step", "reset")]
+        assert not student.sidebar.slider and not student.sidebar.number_input  # read-only
+        assert any("You are watching class" in i.value for i in student.info)
+    run = CLASSES.find(code)
+    assert run.watching == 2
+    teacher.button(key="play").click().run()
+    wait_for(lambda: run.live.trainer.step_count >= 10)  # the class's worker trains
+    for student in students:
+        student.run()
+        assert step_counter(student) >= 10
+    # Their own view choices: one student looks at another probe sequence and time step.
+    students[0].selectbox(key="sample").set_value(3).run()
+    students[0].slider(key="cursor").set_value(4).run()
+    assert students[0].session_state["sample"] == 3
+    assert students[1].session_state["sample"] == 0  # nobody else's view moved
+    teacher.button(key="play").click().run()  # pause
+
+
+def test_a_fork_continues_on_its_own_and_the_class_goes_on(teacher):
+    code = code_of(teacher)
+    run = CLASSES.find(code)
+    teacher.button(key="step").click().run()
+    a, b = page(**{"class": code}), page(**{"class": code})
+    at_fork = run.live.trainer.step_count
+    a.button(key="fork").click().run()
+    assert not a.exception
+    own = a.session_state["live"]
+    assert own is not run.live and own.trainer.step_count == at_fork
+    assert a.session_state["class_code"] is None and "class" not in a.query_params
+    # The fork trains alone: the class run does not move, the other student still follows it.
+    a.selectbox(key="steps_per_click").set_value(10).run()
+    a.button(key="step").click().run()
+    wait_for(lambda: not own.stepping)
+    assert own.trainer.step_count == at_fork + 10
+    assert run.live.trainer.step_count == at_fork
+    teacher.button(key="step").click().run()
+    wait_for(lambda: run.live.trainer.step_count > at_fork)
+    b.run()
+    assert step_counter(b) == run.live.trainer.step_count
+    assert own.trainer.step_count == at_fork + 10  # the class's step did not touch the fork
+
+
+def test_only_the_teacher_drives_or_ends_the_class(teacher):
+    code = code_of(teacher)
+    run = CLASSES.find(code)
+    student = page(**{"class": code})
+    # The student's page has no key to the class; the run refuses everything without one.
+    assert student.session_state["teacher_key"] is None
+    for forged in (None, code, "", student.session_state.get("teacher_key")):
+        with pytest.raises(NotTeacher):
+            run.set_playing(forged, True)
+        with pytest.raises(NotTeacher):
+            run.end(forged)
+    # An edited link (?class=new from a student's browser) starts the student's own class,
+    # never takes over this one.
+    other = page(**{"class": "new"})
+    assert other.session_state["class_code"] != code and run.ended is None
+    CLASSES.find(other.session_state["class_code"]).end(other.session_state["teacher_key"])
+
+
+def test_an_unknown_or_ended_class_opens_a_run_of_your_own(teacher):
+    student = page(**{"class": "ZZZZ-ZZZZ"})
+    assert "class_code" not in student.session_state or not student.session_state["class_code"]
+    assert student.button(key="play")  # an ordinary page
+    assert any("No class ZZZZ-ZZZZ" in c.value for c in student.code)  # and says why
+    code = code_of(teacher)
+    teacher.sidebar.button(key="end_class").click().run()
+    late = page(**{"class": code})
+    assert any("ended" in i.value for i in late.info)  # the last state, still forkable
+    assert late.button(key="fork")
