@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import plotly.graph_objects as go
 
-from gru_viz import plots
+from gru_viz import jacobian, plots, plots_jacobian
 from gru_viz.config import FIELD_BY_NAME
 from gru_viz.explain import NO_GATES_NOTE
 from gru_viz.kinds import KINDS, title
@@ -401,6 +401,18 @@ def _grad_h(view: RunView, sel: Selection) -> go.Figure:
     )
 
 
+def _jacobian(view: RunView, sel: Selection) -> go.Figure:
+    series = jacobian.jacobian_series(view.probes, sel.sample)
+    layers = max((p.traces["h"].shape[0] for p in view.probes.values() if p.traces), default=1)
+    return plots_jacobian.jacobian_figure(
+        series, sel.sample, sel.cursor, marks=view.marks_of(sel.sample), layers=layers
+    )
+
+
+def _jacobian_numbers(view: RunView) -> str:
+    return plots_jacobian.summary(jacobian.jacobian_series(view.probes, 0), 0)
+
+
 def _prediction(view: RunView, sel: Selection) -> go.Figure:
     predictions = {k: p.prediction for k, p in view.probes.items()}
     if view.heads:
@@ -450,6 +462,14 @@ CATALOGUE: tuple[FigureSpec, ...] = (
     ),
     FigureSpec(
         "grad_h", "‖∂L/∂h_t‖ over time", _grad_h_reading, "‖∂L/∂h_t‖", _grad_h, _grad_h_numbers
+    ),
+    FigureSpec(
+        "jacobian",
+        "Why the gradient vanishes: one step's Jacobian",
+        lambda view: plots_jacobian.reading(view.scored_at_end),
+        "‖∂h_t/∂h_{t−1}‖₂, ‖J_b ⋯ J_{a+1}‖",
+        _jacobian,
+        _jacobian_numbers,
     ),
     FigureSpec(
         "prediction",

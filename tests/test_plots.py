@@ -8,6 +8,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import json
+from html import escape
 from pathlib import Path
 
 import numpy as np
@@ -390,7 +391,7 @@ def test_the_report_is_one_self_contained_page(adding, tmp_path):
     for spec in CATALOGUE:  # every figure that applies to the task, and no other
         shown = f'id="fig-{spec.id}"' in html
         assert shown == spec.applies(view), spec.id
-        assert not shown or spec.heading in html
+        assert not shown or escape(spec.heading) in html
     assert "n_t = tanh(W_in x_t + b_in + r_t ⊙ (W_hn h_{t−1} + b_hn))" in html
     assert "h_t = (1 − z_t) ⊙ n_t + z_t ⊙ h_{t−1}" in html
     assert "Cho et al. (2014)" in html
