@@ -35,10 +35,10 @@ SETTING_GROUPS = ("Task", "Models", "Training")  # in the sidebar's order
 # Per time step and layer each model costs a fixed overhead of torch calls plus arithmetic in
 # proportion to gate blocks x hidden² x rows (sequences). PyTorch's GRU, RNN and LSTM train
 # fused; the GRU variants, and any model trained through an intervention, step through a Python
-# loop (gru_viz.models.unroll / LoopRNN), as does the probe. The loop reads each step's input
-# projection as ``gi[:, t]``, whose backward writes a zero-filled copy of the whole (rows, time,
-# width) projection on every step: a term in time² that dominates long sequences (the probe pays
-# it only where a gradient must reach a lower layer's states, i.e. above the first layer).
+# loop (gru_viz.models.unroll / LoopRNN), as does the probe. A term in time² remains for the
+# loop (SLICE_S): small since the loop unbinds the input projection (reading it as ``gi[:, t]``
+# made every step's backward write a zeroed copy of the whole projection: W's probe 1.4-3.9 s,
+# 0.86 s after), kept so that long sequences stay on the safe side.
 # Seconds on one thread of the reference machine (the 2-core CI box) while it is busy, fitted to
 # measurements: bench/bench_step_cost.py prints estimate against measurement (``--fit`` refits
 # these). Idle, the box does the work in about 0.3-0.6 of the estimate; at a load of 5 on its 2
@@ -49,7 +49,7 @@ LOOP_OVERHEAD_S = 2.5e-4  # the same two, training through the Python loop
 LOOP_ROW_S = 4.0e-10
 PROBE_OVERHEAD_S = 2.0e-4  # the same two, for one probe replay (recording every gate)
 PROBE_ROW_S = 2.0e-10
-SLICE_S = 8.0e-10  # per element of a layer's input projection, per time step, per time step
+SLICE_S = 1.5e-10  # per element of a layer's input projection, per time step, per time step
 BUILD_S = 2.0e-2  # per model: constructing and initialising it
 LOOP_BLOCKS = 3  # gate blocks a GRU variant computes per step (the tied blog GRU expands to 3)
 MAX_STEP_SECONDS = 0.4
@@ -266,6 +266,20 @@ FIELDS: tuple[Field, ...] = (
         "0 keeps PyTorch's random initial biases. Any other value b sets the update gate's "
         "biases to b_iz = 0, b_hz = b, so z starts near σ(b): a positive b makes the GRU keep "
         "its state by default (long memory from the start).",
+        "Models",
+        lo=-5.0,
+        hi=5.0,
+        widget="number",
+        step=0.5,
+    ),
+    Field(
+        "f_bias",
+        float,
+        0.0,
+        "LSTM forget-gate bias at init (0 = PyTorch's)",
+        "0 keeps PyTorch's random initial biases. Any other value b sets the forget gate's "
+        "biases to b_if = b, b_hf = 0, so f starts near σ(b): a positive b makes the LSTM keep "
+        "its cell by default (Jozefowicz et al. 2015 recommend 1).",
         "Models",
         lo=-5.0,
         hi=5.0,

@@ -105,8 +105,10 @@ class LoopRNN(nn.Module):
             gi = self.project(x, params)
             h = x.new_zeros(batch, self.hidden_size) if hx is None else hx[layer]
             states = []
-            for t in range(steps):
-                h = self.step(gi[:, t], h, params)["h"]
+            # unbind, not gi[:, t]: each slice's backward would write a zeroed copy of the whole
+            # projection, a cost in time² that dominated long sequences.
+            for gi_t in gi.unbind(1):
+                h = self.step(gi_t, h, params)["h"]
                 states.append(h)
             x = torch.stack(states, dim=1)  # the next layer's input
             last.append(h)
@@ -268,6 +270,15 @@ class SequenceModel(nn.Module):
                 getattr(self.rnn, f"bias_ih_l{layer}")[h : 2 * h] = 0.0
                 getattr(self.rnn, f"bias_hh_l{layer}")[h : 2 * h] = value
 
+    def set_forget_gate_bias(self, value: float) -> None:
+        """LSTM only: make σ(b_if + b_hf) start near σ(value) (Jozefowicz et al. 2015: 1).
+        Rows [i | f | g | o]: b_if = value, b_hf = 0."""
+        h = self.hidden_size
+        with torch.no_grad():
+            for layer in range(self.num_layers):
+                getattr(self.rnn, f"bias_ih_l{layer}")[h : 2 * h] = value
+                getattr(self.rnn, f"bias_hh_l{layer}")[h : 2 * h] = 0.0
+
 
 def build_model(
     kind: str, input_size: int, hidden_size: int, num_layers: int, output_size: int, seed: int
@@ -378,15 +389,16 @@ def unroll(
         c = x.new_zeros(batch, hidden)
         states: list[torch.Tensor] = []
         recorded: dict[str, list[torch.Tensor]] = {name: [] for name in KINDS[model.kind].traces}
-        for t in range(steps):
+        # unbind, not gi_all[:, t]: see LoopRNN.forward (a backward cost in time²).
+        for gi_t in gi_all.unbind(1):
             if variant:  # the variant's own step, the one its forward uses
-                out = model.rnn.step(gi_all[:, t], h, params, **clamps)
+                out = model.rnn.step(gi_t, h, params, **clamps)
             elif model.kind == "gru":
-                out = _gru_step(gi_all[:, t], h, w_hh, b_hh, intervention)
+                out = _gru_step(gi_t, h, w_hh, b_hh, intervention)
             elif model.kind == "rnn":
-                out = _rnn_step(gi_all[:, t], h, w_hh, b_hh, intervention)
+                out = _rnn_step(gi_t, h, w_hh, b_hh, intervention)
             else:
-                out = _lstm_step(gi_all[:, t], h, c, w_hh, b_hh)
+                out = _lstm_step(gi_t, h, c, w_hh, b_hh)
                 c = out["c"] if keep is None else out["c"] * keep
             h = out["h"] if keep is None else out["h"] * keep
             states.append(h)

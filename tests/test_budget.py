@@ -102,15 +102,15 @@ def test_what_is_admitted_probes_and_builds_within_the_limits(changes):
 
 def test_the_estimates_count_the_unfused_paths_and_the_probe_above_the_first_layer():
     base = RunConfig(seq_len=200, hidden_size=64, batch_size=32)
-    # The GRU variants step through a Python loop: dearer than the fused GRU, and more so the
-    # longer the sequence (the loop's backward grows with time²).
+    # The GRU variants step through a Python loop: dearer than the fused GRU (measured 1.2-1.6x
+    # with bench.bench_step_cost).
     for variant in VARIANTS:
         alone = base.replace(models=(variant,))
         assert estimated_train_seconds(alone) > 1.5 * estimated_train_seconds(
             base.replace(models=("gru",))
         )
     # An intervention in training takes the same loop: the fused kinds cost more with it.
-    assert estimated_step_seconds(base, unrolled=True) > 2 * estimated_step_seconds(base)
+    assert estimated_step_seconds(base, unrolled=True) > 1.2 * estimated_step_seconds(base)
     # A probe costs the same whatever probe_every says; a deeper stack costs more than in
     # proportion (the gradient has to reach every lower layer's states).
     assert estimated_probe_seconds(base) == estimated_probe_seconds(base.replace(probe_every=1))
@@ -120,8 +120,8 @@ def test_the_estimates_count_the_unfused_paths_and_the_probe_above_the_first_lay
 
 
 # -- training through an intervention -------------------------------------------------------
-# Admitted (fused: about 0.13 s a step), but through the unrolled cell about 0.67 s: too much.
-COSTLY_TO_UNROLL = RunConfig(seq_len=200, hidden_size=32, batch_size=128, probe_samples=2)
+# Admitted (fused: about 0.25 s a step), but through the unrolled cell about 0.47 s: too much.
+COSTLY_TO_UNROLL = RunConfig(seq_len=200, hidden_size=64, batch_size=128, probe_samples=2)
 
 
 def test_an_intervention_trains_only_where_the_unrolled_step_fits_the_budget():
