@@ -11,6 +11,10 @@ from gru_viz.plots import loading_figure
 PAGE_TITLE = "Why gates help: GRU vs vanilla RNN, live"
 
 
+def leave_projector() -> None:
+    st.session_state["projector"] = False  # the page's own flag (gru_viz.dashboard.state)
+
+
 def start() -> st.delta_generator.DeltaGenerator:
     """Page setup, the title, and a slot that holds a placeholder chart until the models exist.
 
@@ -23,7 +27,18 @@ def start() -> st.delta_generator.DeltaGenerator:
     st.set_page_config(page_title="gru-viz: why gates help", page_icon="🧠", layout="wide")
     projector = st.session_state.get("projector", st.query_params.get("view") == "projector")
     style.apply(projector)
-    st.title(PAGE_TITLE)
+    if projector:  # its way out beside the title: the first screen is kept for the charts
+        title, way_out = st.columns([5, 1], vertical_alignment="center")
+        title.title(PAGE_TITLE)
+        way_out.button(
+            "Leave the projector view",
+            key="leave_projector",
+            on_click=leave_projector,
+            icon=":material/close_fullscreen:",
+            width="stretch",
+        )
+    else:
+        st.title(PAGE_TITLE)
     slot = st.empty()  # on every run, so later elements keep their place in the page
     if "live" not in st.session_state:
         with slot:  # also starts loading plotly.js, which the real charts then share

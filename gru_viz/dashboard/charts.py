@@ -122,11 +122,15 @@ def live_charts(live: LiveSession) -> Selection:
                 chart(figure, figure_id, view, step, **extra)
         if row == ("gates",) and not (PAGE.projector or PAGE.is_student):  # beside the gates
             interventions(live)
-        if row[0] == PICKER and not PAGE.projector and st.toggle(
-            "Why the gradient vanishes: one step's Jacobian",
-            key="show_jacobian",
-            help="Each step's ‖∂h_t/∂h_{t−1}‖₂ and the bounds their products put on the "
-            "gradient's decay above.",
+        if (
+            row[0] == PICKER
+            and not PAGE.projector
+            and st.toggle(
+                "Why the gradient vanishes: one step's Jacobian",
+                key="show_jacobian",
+                help="Each step's ‖∂h_t/∂h_{t−1}‖₂ and the bounds their products put on the "
+                "gradient's decay above.",
+            )
         ):
             figure = figure_for("jacobian", view, sel, live.trainer)
             chart(figure, "jacobian", view, probed_at)

@@ -99,9 +99,18 @@ def continue_on_my_own() -> None:
 
 
 # -- what each role sees ----------------------------------------------------------------------
+WATCHING_REFRESH_SECONDS = 3
+
+
+def watching_line(run: ClassRun) -> None:
+    st.markdown(f"**Class {run.code}** · {run.watching} watching")
+
+
 def teacher_panel(run: ClassRun) -> None:
     with st.sidebar.container(border=True):
-        st.markdown(f"**Class {run.code}** · {run.watching} watching")
+        # Its own fragment on a timer: the count grows as students join, even while the teacher's
+        # page is paused (a paused page does not rerun, so a plain line would keep its old count).
+        st.fragment(watching_line, run_every=WATCHING_REFRESH_SECONDS)(run)
         st.caption("Students open this link (or scan the code); they see your run live.")
         st.code(join_link(run.code), language=None)
         st.image(qr_svg(join_link(run.code)), width=180)
@@ -129,10 +138,13 @@ def start_panel() -> None:
 def student_banner(run: ClassRun) -> None:
     if run.ended:
         text = f"{run.ended} What you see is its last state."
+    elif PAGE.projector:  # the first screen is kept for the charts
+        text = f"Class {run.code}: the teacher's run, live."
     else:
-        state = "training" if run.live.playing else "paused"
+        # No "paused" or "training" here: the banner is drawn on full reruns only, and the
+        # teacher's Play does not cause one (the step counter and steps/second say it live).
         text = (
-            f"You are watching class {run.code} (the teacher's run, {state}). The probe "
+            f"You are watching class {run.code}: the teacher's run, live. The probe "
             "sequence, time step, zoom and the extra views are yours; the training controls "
             "and settings are the teacher's."
         )

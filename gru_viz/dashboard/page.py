@@ -147,16 +147,9 @@ def main(boot_slot) -> None:
 
 
 def view_switch() -> None:
-    """The projector view: on from the sidebar (or ?view=projector), off from the page (the
-    projector view hides the sidebar)."""
-    if PAGE.projector:
-        st.button(
-            "Leave the projector view",
-            key="leave_projector",
-            on_click=lambda: setattr(PAGE, "projector", False),
-            icon=":material/close_fullscreen:",
-        )
-    else:
+    """The projector view: on from the sidebar (or ?view=projector), off from a button beside
+    the title (gru_viz.dashboard.boot: the projector view hides the sidebar)."""
+    if not PAGE.projector:
         st.sidebar.toggle(
             "Projector view",
             key="projector_switch",

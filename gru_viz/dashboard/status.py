@@ -27,15 +27,17 @@ def status(live: LiveSession) -> None:
             cell.metric(label, format_loss(loss), share, **LEVEL_NOT_CHANGE)
         else:
             cell.metric(label, "—", "not trained yet", **LEVEL_NOT_CHANGE)
-    st.caption(
-        "Parameters: "
-        + " · ".join(
-            f"{title(k)} {s.parameter_count():,} ({s.model.hidden_size} units)"
-            for k, s in trainer.slots.items()
+    sizes = st.empty()  # always there, so the charts below keep their places
+    if not PAGE.projector:  # its first screen is for the charts (the loss chart has the baseline)
+        sizes.caption(
+            "Parameters: "
+            + " · ".join(
+                f"{title(k)} {s.parameter_count():,} ({s.model.hidden_size} units)"
+                for k, s in trainer.slots.items()
+            )
+            + f" · trivial baseline loss {format_number(baseline)}"
+            + sharing_note(live)
         )
-        + f" · trivial baseline loss {format_number(baseline)}"
-        + sharing_note(live)
-    )
     alerts = st.container()  # always there, so the charts below keep their places
     if not baseline > 0:
         alerts.info(
