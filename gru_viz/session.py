@@ -310,6 +310,19 @@ class LiveSession:
         if self.intervention.active:  # an intervention stays on until the user clears it
             self._apply_intervention()
 
+    def adopt(self, trainer: Trainer) -> None:
+        """Run ``trainer`` from here on, as it is (a lesson's shipped trained run): its setup,
+        weights, optimizer state and history replace this session's, and no intervention acts
+        (the run was trained without one). The session object stays, so a class's worker and
+        viewers go on with it."""
+        with self._turn():
+            self.playing = False
+            self.trainer, self.cfg = trainer, trainer.cfg
+            self.steps_left = 0
+            self._recent.clear()
+            self.intervention, self.wants_in_training = NO_INTERVENTION, False
+            self.intervene_in_training, self.intervention_refusal = False, None
+
     def apply(self, cfg: RunConfig) -> Notice | None:
         """Rebuild for structural changes, apply the rest on the fly; say which happened."""
         # Compare values, not objects: a reloaded module makes equal configs of different classes.

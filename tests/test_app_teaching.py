@@ -140,7 +140,7 @@ def test_a_lesson_claim_is_seen_after_its_training_steps():
     # away unasked; once confirmed, the control trains and the claim is not seen.
     at.button(key="control_read_at_end").click().run()
     assert live(at).trainer.step_count == lesson.steps
-    at.sidebar.button(key="confirm_lesson").click().run()
+    at.button(key="confirm_guide").click().run()  # asked beside the guide's buttons
     assert live(at).cfg.readout == "last_real" and live(at).trainer.step_count == 0
     assert at.query_params == {"lesson": "masks", "control": "read_at_end"}
     train(at, 200)
@@ -149,8 +149,33 @@ def test_a_lesson_claim_is_seen_after_its_training_steps():
     assert text_of(at.info).startswith("Not seen in your run") and not at.success
     assert "moved by 0 when the padding changed" in text_of(at.info)
     at.button(key="control_lesson").click().run()  # back to the lesson's own setup
-    at.sidebar.button(key="confirm_lesson").click().run()
+    at.button(key="confirm_guide").click().run()
     assert live(at).cfg == lesson.config and at.query_params == {"lesson": "masks"}
+
+
+def test_jump_to_a_trained_run_opens_the_lesson_on_its_shipped_run_asking_first():
+    lesson = LESSONS["forget"]
+    at = open_app(lesson="forget")
+    train(at, 1)
+    train(at, 1)
+    at.button(key="jump_to_trained").click().run()
+    question = text_of(at.warning)
+    assert "Jumping to the trained run of" in question, question
+    assert "replaces your run: the 2 steps trained so far would be lost" in question
+    at.button(key="cancel_guide").click().run()
+    assert live(at).trainer.step_count == 2  # "Keep my run" kept it
+
+    at.button(key="jump_to_trained").click().run()
+    at.button(key="confirm_guide").click().run()
+    run = live(at).trainer
+    assert run.step_count == lesson.steps and live(at).cfg == lesson.config
+    for slot in run.slots.values():  # its whole history, from step 1
+        assert len(slot.history.array("loss")) == lesson.steps
+    assert "trained for 260 steps (seed 0), shipped with the app" in text_of(at.success)
+    assert text_of(at.success).count("Seen in your run") == 1  # the claim, on the shipped run
+    assert at.sidebar.slider(key="cfg_seq_len").value == lesson.config.seq_len  # the setup shows
+    train(at, 1)  # it goes on training: its optimizer state came with it
+    assert live(at).trainer.step_count == lesson.steps + 1
 
 
 # -- 2. the step inspector ------------------------------------------------------------------

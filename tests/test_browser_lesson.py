@@ -28,6 +28,7 @@ playwright_api = pytest.importorskip("playwright.sync_api")
 
 pytestmark = BROWSER_MARKS
 STEPS_TO_WATCH = 60
+COUNTER = '[data-testid="stMetric"]:has-text("Training step") [data-testid="stMetricValue"]'
 
 
 def step_counter(page) -> int:
@@ -101,6 +102,15 @@ def test_a_shared_lesson_link_opens_the_lesson_and_trains(shots: Path, capsys):
         panel = page.locator('[data-testid="stVerticalBlock"]', has=heading).last
         panel.screenshot(path=shots / "inspector.png")
         assert panel.bounding_box()["height"] > 300  # the step rows and equations, not a sliver
+
+        # The guide's "Jump to a trained run": asked beside it, then the shipped run, with the
+        # notice and the claim (drawn outside the live panel: the button's rerun reaches them).
+        button(page, "Jump to a trained run").click()
+        expect(page.get_by_text("replaces your run", exact=False)).to_be_visible()
+        button(page, "Load the trained run").click()
+        expect(page.get_by_text("shipped with the app", exact=False).first).to_be_visible()
+        expect(page.locator(COUNTER)).to_have_text(f"{lesson.steps:,}")
+        expect(page.get_by_text("Seen in your run", exact=False)).to_be_visible()
         browser.close()
     with capsys.disabled():
         print(

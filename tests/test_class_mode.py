@@ -137,3 +137,18 @@ def test_an_unknown_or_ended_class_opens_a_run_of_your_own(teacher):
     late = page(**{"class": code})
     assert any("ended" in i.value for i in late.info)  # the last state, still forkable
     assert late.button(key="fork")
+
+
+def test_a_teachers_jump_to_a_trained_run_reaches_the_class():
+    teacher = page(lesson="masks")
+    teacher.sidebar.button(key="start_class").click().run()
+    student = page(**{"class": code_of(teacher)})
+    try:
+        teacher.button(key="jump_to_trained").click().run()  # nothing trained yet: no question
+        steps = teacher.session_state["live"].trainer.step_count
+        assert steps > 0 and step_counter(teacher) == steps
+        student.run()
+        assert step_counter(student) == steps  # the class's run is the shipped one now
+        assert not [b for b in student.button if b.key == "jump_to_trained"]  # teacher's only
+    finally:
+        CLASSES.find(code_of(teacher)).end(teacher.session_state["teacher_key"])

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from gru_viz.dashboard.settings import start_setup
+from gru_viz.dashboard.settings import jump_to_trained_run, pending_question, start_setup
 from gru_viz.dashboard.state import PAGE
 from gru_viz.lessons import LESSONS, STAGES, check_claim
 from gru_viz.session import LiveSession
 
+GUIDE = "guide"  # where the guide's buttons ask before discarding a trained run
 STAGE_TITLES = {
     "predict": "1 · Predict first",
     "look_at": "2 · Look at",
@@ -53,12 +54,24 @@ def controls(lesson, control) -> None:
     buttons = [(c.key, f"Try the control: {c.title}") for c in lesson.controls if c != control]
     if control is not None:
         buttons.insert(0, (None, "Back to the lesson's setup"))
-    for column, (key, label) in zip(st.columns(max(len(buttons), 1)), buttons, strict=False):
+    columns = st.columns(len(buttons) + 1)
+    for column, (key, label) in zip(columns, buttons, strict=False):
         column.button(
             label,
             key=f"control_{key or 'lesson'}",
             on_click=start_setup,
-            args=(lesson.key, key),
+            args=(lesson.key, key, GUIDE),
             icon=":material/science:" if key else ":material/undo:",
             help="Rebuilds the models with that setup (asks first if your run has trained).",
         )
+    columns[-1].button(
+        "Jump to a trained run",
+        key="jump_to_trained",
+        on_click=jump_to_trained_run,
+        args=(lesson.key, GUIDE),
+        icon=":material/fast_forward:",
+        help=f"The lesson's setup trained for up to {lesson.steps:,} steps, shipped with the "
+        "app: the end state and its whole history at once, without waiting (asks first if your "
+        "run has trained).",
+    )
+    pending_question(GUIDE)  # here, not in the sidebar: it may be hidden (a laptop, a projector)

@@ -65,8 +65,10 @@ def live_panel(live: LiveSession) -> None:
         if not PAGE.projector:  # the projector view keeps to the story's four charts
             inspector(live, sel)
             more_views(live, sel)
-    if was_ticking != ticking(live):
-        st.rerun()  # start or stop the timer: it only changes on a full rerun
+    # Start or stop the timer (it only changes on a full rerun), or show what a widget in this
+    # fragment changed outside it (a lesson's control rebuilds the setup the sidebar shows).
+    if PAGE.full_rerun_wanted() or was_ticking != ticking(live):
+        st.rerun()
 
 
 def link_problems() -> None:
@@ -132,6 +134,7 @@ def main(boot_slot) -> None:
     # norm), not all six (Play to first updated chart, median of 4: 0.55 vs 0.80 s at 1920x1080).
     # While a Step × N trains, or a lesson's comparison does (off the tick), the panel checks
     # back every tick too.
+    PAGE.full_rerun_wanted()  # this run draws everything: nothing is left to ask a rerun for
     st.fragment(live_panel, run_every=TICK_SECONDS if ticking(live) else None)(live)
     if run is not None and PAGE.is_teacher:
         run.poke()  # Play or Step pressed: the class's worker trains

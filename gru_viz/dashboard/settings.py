@@ -27,8 +27,9 @@ from gru_viz.dashboard.state import PAGE, set_setting_widgets, widget_key, widge
 from gru_viz.kinds import title as kind_title
 from gru_viz.lessons import LESSONS
 from gru_viz.models import NO_INTERVENTION
-from gru_viz.session import LiveSession, SessionBusy
+from gru_viz.session import LiveSession, Notice, SessionBusy
 from gru_viz.sharing import write_link
+from gru_viz.snapshot import SnapshotError, load_lesson_run
 from gru_viz.tasks import TASKS
 
 FREE = "free"  # the lesson picker's "no lesson" entry
@@ -51,6 +52,7 @@ class PendingChange:
     anchor: str  # the field (or "lesson") beside which the question is asked
     lesson: str | None = None  # a lesson to open once it is applied
     control: str | None = None  # and which of its controls
+    trained_run: bool = False  # the lesson opens on its shipped trained run, not from scratch
 
 
 def _refusals() -> dict[str, str]:
@@ -78,6 +80,7 @@ def _apply(cfg: RunConfig, anchor: str) -> None:
         if notice:
             PAGE.set_notice(notice)
     _show(live.cfg, anchor)
+    PAGE.want_full_rerun()  # the widgets (or their refusal) are drawn outside the live panel
 
 
 def _ask_or_apply(
@@ -107,6 +110,7 @@ def _open_lesson(lesson: str | None, control: str | None = None) -> None:
         st.session_state["lesson_pick"] = lesson
         st.session_state.pop("cursor", None)  # a new setup: the cursor starts at its end
         PAGE.live.playing = False
+        PAGE.want_full_rerun()  # the sidebar and the task's description show the new setup
 
 
 def _set_intervention(lesson: str, control: str | None) -> None:
@@ -140,7 +144,9 @@ def _shown(field: Field, cfg: RunConfig) -> str:
 
 def confirm_pending() -> None:
     pending = st.session_state.pop(PENDING, None)
-    if pending is not None:
+    if pending is not None and pending.trained_run:
+        _adopt_trained_run(pending.lesson)
+    elif pending is not None:
         _open_lesson(pending.lesson, pending.control)
         _apply(pending.cfg, pending.anchor)
         if pending.lesson is not None:
@@ -159,13 +165,19 @@ def pending_question(anchor: str) -> None:
     if pending is None or pending.anchor != anchor:
         return
     steps = PAGE.live.trainer.step_count
+    does = "replaces your run" if pending.trained_run else "rebuilds the models from scratch"
     st.warning(
-        f"{pending.what[0].upper()}{pending.what[1:]} rebuilds the models from scratch: the "
-        f"{steps:,} steps trained so far would be lost.",
+        f"{pending.what[0].upper()}{pending.what[1:]} {does}: the {steps:,} "
+        f"step{'' if steps == 1 else 's'} trained so far would be lost.",
         icon=":material/warning:",
     )
     yes, no = st.columns(2)
-    yes.button("Rebuild", key=f"confirm_{anchor}", on_click=confirm_pending, type="primary")
+    yes.button(
+        "Load the trained run" if pending.trained_run else "Rebuild",
+        key=f"confirm_{anchor}",
+        on_click=confirm_pending,
+        type="primary",
+    )
     no.button("Keep my run", key=f"cancel_{anchor}", on_click=cancel_pending)
 
 
@@ -212,8 +224,10 @@ def start_lesson() -> None:
     start_setup(st.session_state.lesson_pick, None)
 
 
-def start_setup(key: str, control: str | None) -> None:
-    """Open a lesson with its own setup, or with one of its controls (``control``)."""
+def start_setup(key: str, control: str | None, anchor: str = "lesson") -> None:
+    """Open a lesson with its own setup, or with one of its controls (``control``); a question
+    before discarding a trained run is asked beside ``anchor`` (the sidebar's lesson picker, or
+    the lesson guide's buttons)."""
     _refusals().clear()
     st.session_state.pop(PENDING, None)
     if key == FREE or key not in LESSONS:
@@ -224,7 +238,42 @@ def start_setup(key: str, control: str | None) -> None:
     what = (
         f"trying the control “{setup.title}”" if setup else f"starting the lesson “{lesson.title}”"
     )
-    _ask_or_apply((setup or lesson).config, what, "lesson", key, control)
+    _ask_or_apply((setup or lesson).config, what, anchor, key, control)
+
+
+def jump_to_trained_run(key: str, anchor: str) -> None:
+    """Open lesson ``key`` on the trained run shipped with the app: its end state at once,
+    with its whole history (asks first if this page's run has trained)."""
+    _refusals().clear()
+    st.session_state.pop(PENDING, None)
+    lesson = LESSONS[key]
+    if PAGE.live.trainer.step_count > 0:
+        what = f"jumping to the trained run of “{lesson.title}”"
+        st.session_state[PENDING] = PendingChange(
+            lesson.config, what, anchor, key, None, trained_run=True
+        )
+        return
+    _adopt_trained_run(key)
+
+
+def _adopt_trained_run(key: str) -> None:
+    try:
+        trainer = load_lesson_run(key)
+    except SnapshotError as err:  # a damaged install: say so, keep the run
+        PAGE.set_notice(Notice("error", f"The lesson's trained run could not be loaded: {err}"))
+        return
+    _open_lesson(key, None)
+    PAGE.live.adopt(trainer)
+    set_setting_widgets(trainer.cfg)
+    _set_intervention(key, None)
+    PAGE.set_notice(
+        Notice(
+            "success",
+            f"This is the lesson's run trained for {trainer.step_count:,} steps (seed "
+            f"{trainer.cfg.seed}), shipped with the app: the charts show its whole training. "
+            "Press Play to go on training it, or Reset to train it yourself from step 0.",
+        )
+    )
 
 
 def lesson_picker() -> None:

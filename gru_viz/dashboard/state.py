@@ -233,6 +233,18 @@ class PageState:
 
     def set_notice(self, notice: Notice) -> None:
         st.session_state["notice"] = notice
+        self.want_full_rerun()  # notices are drawn outside the live panel
+
+    # -- reruns ----------------------------------------------------------------------------
+    def want_full_rerun(self) -> None:
+        """Something drawn outside the live panel changed (a notice, the setup, the sidebar's
+        widgets). A widget inside the panel's fragment reruns the fragment only, so the
+        fragment then asks for the whole page (``full_rerun_wanted``)."""
+        st.session_state["full_rerun_wanted"] = True
+
+    def full_rerun_wanted(self) -> bool:
+        """Whether a full rerun was asked for since the last call (and forget the ask)."""
+        return bool(st.session_state.pop("full_rerun_wanted", False))
 
     @property
     def figure_cache(self) -> FigureCache:
