@@ -119,7 +119,7 @@ def test_learning_rate_applies_live_but_seed_rebuilds():
     assert live(at).trainer is trainer and at.sidebar.number_input(key="cfg_seed").value == 0
     question = [w.value for w in at.sidebar.warning if "would be lost" in w.value]
     assert question == [
-        "Seed 0 → 7 rebuilds the models from scratch: the 1 steps trained so far would be lost."
+        "Seed 0 → 7 rebuilds the models from scratch: the 1 step trained so far would be lost."
     ]
     at.sidebar.button(key="cancel_seed").click().run()
     assert live(at).trainer is trainer and not at.sidebar.warning
@@ -152,8 +152,11 @@ def test_diverging_model_is_stopped_with_a_message_and_page_stays_alive():
     assert not at.exception
     slots = live(at).trainer.slots
     stopped = [k for k, s in slots.items() if s.stopped]
-    assert stopped, "lr=10 with SGD and no clipping should diverge"
+    assert stopped == list(slots), "lr=10 with SGD and no clipping: both diverge (seeds 0-3)"
     assert any("stopped" in e.value for e in at.error)
+    for control in ("play", "step"):  # nothing to train: a press says why, not nothing
+        at.button(key=control).click().run()
+        assert not live(at).playing and any("Nothing to train" in w.value for w in at.warning)
     assert at.button(key=f"restore_{stopped[0]}")
     at.button(key=f"restore_{stopped[0]}").click().run()
     assert slots[stopped[0]].stopped is None

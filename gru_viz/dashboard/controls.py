@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from gru_viz.dashboard.state import PAGE
-from gru_viz.session import SPEEDS, LiveSession
+from gru_viz.session import SPEEDS, LiveSession, Notice
 
 STEP_CHOICES = (1, 10, 50, 200)
 
@@ -16,11 +16,27 @@ def set_playing(value: bool) -> None:
     # Pause also cancels what is left of a Step × N (the setter does).
     live = PAGE.live
     live.playing = value and bool(live.trainer.active)
+    if value and not live.trainer.active:
+        nothing_to_train()
+
+
+def nothing_to_train() -> None:
+    """Play or Step with every model stopped: say why nothing happens, and the ways on."""
+    PAGE.set_notice(
+        Notice(
+            "warning",
+            "Nothing to train: every model has stopped (see why above the charts). Restore a "
+            "model there to go on from its last healthy probe, or Reset to start again.",
+        )
+    )
 
 
 def step_clicked(full_run: int) -> None:
     if not PAGE.first_click_in_run("stepped", full_run):
         return  # the same click delivered twice (see set_playing): step only once
+    if not PAGE.live.trainer.active:
+        nothing_to_train()
+        return
     # At once when cheap (Step × 1, × 10); else the live panel trains toward it tick by tick,
     # with a progress bar, and Pause cancels the rest (LiveSession.request_steps).
     PAGE.live.request_steps(int(st.session_state.steps_per_click))
