@@ -256,15 +256,19 @@ def loading_figure() -> go.Figure:
     return _note_figure("Building a GRU and a vanilla RNN and running the first probe…", "loading")
 
 
-def _grid(titles: list[list[str]], x_title: str, y_title: str) -> tuple[list[tuple], dict]:
+def _grid(
+    titles: list[list[str]], x_title: str, y_title: str, gap_px: float = 65
+) -> tuple[list[tuple], dict]:
     """Hand-built subplots, ``titles[row][col]`` per panel (rows may be ragged), sharing x.
 
-    Returns each panel's (xaxis, yaxis) trace references in reading order, and layout entries.
+    The plot area must be ROW_HEIGHT px per row (the figure's height less its margins): rows
+    are then ``gap_px`` apart, room for the tick labels above and a one-line title (two-line
+    titles need more). Returns each panel's (xaxis, yaxis) trace references in reading order,
+    and layout entries.
     """
     n_rows, n_cols = len(titles), max(len(row) for row in titles)
-    # Fractions of the plot area between panels. Rows are ROW_HEIGHT px each (see _heatmaps),
-    # so the gap between rows is a fixed ~65 px: a fixed fraction went negative at six rows.
-    hgap, vgap = 0.06, 65 / (ROW_HEIGHT * n_rows)
+    # Fractions of the plot area between panels: a fixed fraction went negative at six rows.
+    hgap, vgap = 0.06, gap_px / (ROW_HEIGHT * n_rows)
     width = (1 - hgap * (n_cols - 1)) / n_cols
     height = (1 - vgap * (n_rows - 1)) / n_rows
     refs, layout = [], {"annotations": []}

@@ -162,6 +162,9 @@ def _power_of_ten(log10_values: np.ndarray) -> np.ndarray:
         return _positive(10.0 ** np.asarray(log10_values, dtype=float))
 
 
+GAP_PX = 105  # between the panels: ticks, then a two-line title
+
+
 def jacobian_figure(
     series: dict[str, dict[str, np.ndarray]],
     sample: int,
@@ -183,7 +186,9 @@ def jacobian_figure(
     last = next((span[1] for span in spans if span is not None), None)
     which = f"top layer of {layers}: " if layers > 1 else ""
     back = f"b = {last}" if last is not None else "b = the last step"
-    refs, layout = _grid([[TOP_KEY], [BOTTOM_KEY.format(back=back)]], "time step t", "")
+    titles = [[TOP_KEY], [BOTTOM_KEY.format(back=back)]]
+    # Two-line panel titles: the lower one needs room above it for the upper panel's ticks.
+    refs, layout = _grid(titles, "time step t", "", gap_px=GAP_PX)
     (x1, y1), (x2, y2) = refs
     data, top_values, bottom_values = [], [[1.0]], [[1.0]]
     hover = "%{fullData.name}: %{y:.3g}<extra></extra>"
@@ -242,13 +247,14 @@ def jacobian_figure(
     numbers["text"] = "<br>".join([f"probe sample {sample}, the whole span:", *lines])
     layout["annotations"] += [*notes, numbers]
     layout["shapes"] = ones + shapes
+    top, bottom = 110, 60 + 18 * (len(lines) + 1)  # the key and titles; the span's numbers
     layout.update(
         uirevision="jacobian",
-        height=40 + 2 * ROW_HEIGHT + 18 * (len(lines) + 1),
+        height=top + 2 * ROW_HEIGHT + bottom,  # a plot area of ROW_HEIGHT per row (_grid)
         hovermode="x unified",
         # above the top panel's key, at the top of the whole figure
         legend=dict(LEGEND, yref="container", y=1, yanchor="top"),
         font=FONT,
-        margin=dict(MARGIN, t=110, b=60 + 18 * (len(lines) + 1)),
+        margin=dict(MARGIN, t=top, b=bottom),
     )
     return unvalidated_figure(data, layout)

@@ -1,0 +1,124 @@
+"""The GRU lab in a real Chromium: the variants beside PyTorch's GRU, the Jacobian figure on a
+trained lesson run, and the memory-span panel opening on a shipped sweep.
+
+Saves ``variants-gates.png``, ``variants-equations.png``, ``jacobian.png`` and
+``memory-span.png`` to ``$GRU_VIZ_SCREENSHOTS`` (default: a pytest temp folder).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.conftest_browser import (
+    BROWSER_MARKS,
+    CHART,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    streamlit_server,
+    wait_until_settled,
+)
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+expect = playwright_api.expect
+
+pytestmark = BROWSER_MARKS
+COUNTER = '[data-testid="stMetric"]:has-text("Training step") [data-testid="stMetricValue"]'
+VARIANTS = "gru,gru_cho,blog,mgu"
+
+
+def button(page, label: str):
+    return page.locator('[data-testid="stButton"] button:visible', has_text=label)
+
+
+def box_around(page, text: str, exact: bool = False):
+    """The innermost block holding ``text`` (a panel, for an element screenshot)."""
+    return page.locator(
+        '[data-testid="stVerticalBlock"]', has=page.get_by_text(text, exact=exact)
+    ).last
+
+
+def switch(page, label: str):
+    return page.locator('[data-testid="stCheckbox"]', has_text=label)
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory) -> Path:
+    folder = Path(os.environ.get("GRU_VIZ_SCREENSHOTS") or tmp_path_factory.mktemp("shots"))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def test_the_variants_train_beside_the_gru_with_their_gates_and_equations(shots: Path):
+    with streamlit_server() as (url, _), playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        page = browser.new_page(viewport={"width": 1600, "height": 1400})
+        page.goto(f"{url}/?models={VARIANTS}&seq_len=30&probe_every=10")
+        page.locator(CHART).first.wait_for(state="visible", timeout=90_000)
+        wait_until_settled(page)
+        models = page.locator('[data-testid="stSidebar"] [data-testid="stMultiSelect"]')
+        for name in ("GRU (Cho 2014)", "Blog GRU (r outside tanh)", "MGU"):
+            expect(models.get_by_text(name, exact=False).first).to_be_visible()
+        page.get_by_role("combobox", name="Steps per click").click()
+        page.get_by_role("option", name="50", exact=True).click()
+        button(page, "Step").click()
+        expect(page.locator(COUNTER)).to_have_text("50", timeout=120_000)
+        wait_until_settled(page)
+        page.mouse.move(800, 5)
+        box_around(page, "Gates", exact=True).screenshot(path=shots / "variants-gates.png")
+
+        page.set_viewport_size({"width": 1600, "height": 2800})  # the whole panel drawn
+        page.get_by_text("Equations: exactly what the code computes").click()
+        expect(page.get_by_text("differs from PyTorch's GRU", exact=False).first).to_be_visible()
+        expect(page.locator(".katex:visible").nth(4)).to_be_visible()  # one block per model
+        panel = page.locator('[data-testid="stExpander"]', has_text="Equations: exactly")
+        panel.screenshot(path=shots / "variants-equations.png")
+        assert page.locator('[data-testid="stException"]').count() == 0
+        browser.close()
+
+
+def test_the_jacobian_figure_and_the_memory_span_panel_on_a_lesson(shots: Path):
+    with streamlit_server() as (url, _), playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        page = browser.new_page(viewport={"width": 1600, "height": 1400})
+        page.goto(f"{url}/?lesson=forget")
+        page.locator(CHART).first.wait_for(state="visible", timeout=90_000)
+        wait_until_settled(page)
+        button(page, "Jump to a trained run").click()  # nothing trained: no question
+        expect(page.locator(COUNTER)).to_have_text("260")
+        wait_until_settled(page)
+
+        charts = page.locator(CHART).count()
+        switch(page, "Why the gradient vanishes").click()
+        expect(page.locator(CHART)).to_have_count(charts + 1)
+        reading = page.get_by_text("Why the gradient vanishes, step by step", exact=False)
+        expect(reading).to_be_visible()  # its reading, under the figure
+        wait_until_settled(page)
+        page.mouse.move(800, 5)
+        # From its switch to the end of its reading: the figure as a reader meets it.
+        figure = page.locator(f'{CHART}[data-name="jacobian_chart"]')
+        switch(page, "Why the gradient vanishes").evaluate("e => e.scrollIntoView(true)")
+        page.mouse.wheel(0, -120)  # clear of the page's sticky header
+        expect(page.locator('[data-testid="stToast"]')).to_have_count(0)  # the notice's toast
+        top = switch(page, "Why the gradient vanishes").bounding_box()
+        bottom = reading.bounding_box()
+        page.screenshot(
+            path=shots / "jacobian.png",
+            clip={
+                "x": top["x"] - 8,
+                "y": top["y"] - 8,
+                "width": figure.bounding_box()["width"] + 16,
+                "height": bottom["y"] + bottom["height"] - top["y"] + 16,
+            },
+        )
+
+        switch(page, "Memory span: how long").click()
+        expect(page.get_by_text("shipped with the app", exact=False).first).to_be_visible()
+        expect(page.locator(CHART)).to_have_count(charts + 2)  # its figure, at once
+        wait_until_settled(page)
+        page.mouse.move(800, 5)
+        box_around(page, "How long can it remember?").screenshot(path=shots / "memory-span.png")
+        assert page.locator('[data-testid="stException"]').count() == 0
+        browser.close()
