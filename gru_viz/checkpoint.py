@@ -22,12 +22,11 @@ refuses pickled code.
 from __future__ import annotations
 
 import os
-import stat
-import zipfile
 
 import torch
 from torch import nn
 
+from gru_viz import safe_torch_file
 from gru_viz.config import FIELDS, RunConfig, format_value
 from gru_viz.kinds import KINDS
 from gru_viz.models import RNN_CLASSES, SequenceModel
@@ -38,8 +37,6 @@ KEYS = frozenset(
     + ("rnn", "readout", "config")
 )
 MAX_CHECKPOINT_BYTES = 50 * 1024 * 1024
-# Ours is a few kB; unpickling can turn each byte into ~64 bytes of Python objects.
-MAX_PICKLE_BYTES = 1024 * 1024
 # What a gru-viz run can produce (matching parameter counts can widen a model 4x); a file that
 # claims more would make ``to_torch_modules`` allocate whatever it asks for before any check.
 _FIELD_HI = {f.name: int(f.hi) for f in FIELDS if f.name in ("hidden_size", "num_layers")}
@@ -48,13 +45,6 @@ SIZE_LIMITS = {
     "output_size": 64,
     "hidden_size": 4 * _FIELD_HI["hidden_size"],
     "num_layers": _FIELD_HI["num_layers"],
-}
-_FILE_TYPES = {
-    "d": "a directory",
-    "p": "a FIFO",
-    "c": "a character device",
-    "b": "a block device",
-    "s": "a socket",
 }
 
 
@@ -151,56 +141,8 @@ def to_torch_modules(data: dict) -> tuple[nn.Module, nn.Linear]:
 
 
 def _read(path: str | os.PathLike, max_bytes: int) -> object:
-    try:
-        # Decide before opening: opening a FIFO waits for a writer, forever, and opening a device
-        # can have effects. stat follows symlinks: a link is as good as the file it points to
-        # (and the caller could pass that file's path anyway).
-        _require_regular_file(os.stat(path))
-        # Should the path be swapped for a FIFO after that check, O_NONBLOCK opens it at once
-        # and fstat below refuses it.
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    except OSError as err:
-        raise CheckpointError(f"cannot read the checkpoint: {err.strerror}") from None
-    with os.fdopen(fd, "rb") as file:
-        info = os.fstat(fd)
-        _require_regular_file(info)
-        if info.st_size > max_bytes:
-            size = info.st_size / 1e6
-            raise CheckpointError(f"file is {size:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB")
-        _check_zip(file, max_bytes)
-        file.seek(0)
-        try:
-            return torch.load(file, map_location="cpu", weights_only=True)
-        except Exception as err:  # weights_only refuses pickled objects: report, never run them
-            raise CheckpointError(f"not a safe checkpoint: {_first_line(err)}") from None
-
-
-def _require_regular_file(info: os.stat_result) -> None:
-    if not stat.S_ISREG(info.st_mode):
-        what = _FILE_TYPES.get(stat.filemode(info.st_mode)[0], "a special file")
-        raise CheckpointError(f"the path is {what}, not a regular file")
-
-
-def _check_zip(file, max_bytes: int) -> None:
-    """Bound what torch.load will allocate for this file.
-
-    torch.load allocates each record's size as the zip directory declares it before unpacking
-    (a deflated record can claim 1000x its bytes), and reads files that are not zip (by their
-    first bytes) with its legacy loader, which allocates the sizes the pickle claims.
-    """
-    if file.read(4) != b"PK\x03\x04":
-        raise CheckpointError("not a checkpoint: torch.save writes a zip file")
-    try:
-        with zipfile.ZipFile(file) as archive:
-            records = archive.infolist()
-    except Exception as err:  # zipfile raises several kinds on a damaged directory
-        raise CheckpointError(f"not a valid zip file: {_first_line(err)}") from None
-    unpacked = sum(r.file_size for r in records)
-    if unpacked > max_bytes:
-        limit = max_bytes / 1e6
-        raise CheckpointError(f"unpacks to {unpacked / 1e6:.1f} MB; the limit is {limit:.0f} MB")
-    if any(r.filename.endswith("data.pkl") and r.file_size > MAX_PICKLE_BYTES for r in records):
-        raise CheckpointError(f"its pickled part is over the {MAX_PICKLE_BYTES // 1024} kB limit")
+    data = safe_torch_file.read_regular_file(path, max_bytes, CheckpointError, "checkpoint")
+    return safe_torch_file.load(data, max_bytes, CheckpointError, "checkpoint")
 
 
 def _check_state(part: str, state: object, shapes: dict[str, tuple[int, ...]]) -> None:
@@ -236,7 +178,3 @@ def _show(value: object) -> str:
     if type(value) in (str, int, float, bool, type(None)):
         return repr(value)[:40]
     return f"<{type(value).__name__}>"
-
-
-def _first_line(err: Exception) -> str:
-    return (str(err).strip().splitlines() or [type(err).__name__])[0][:200]

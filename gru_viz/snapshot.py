@@ -41,16 +41,15 @@ import functools
 import io
 import math
 import os
-import stat
 import sys
 import time
-import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from gru_viz import safe_torch_file
 from gru_viz.checkpoint import SIZE_LIMITS
 from gru_viz.config import (
     FIELD_BY_NAME,
@@ -70,7 +69,7 @@ RUNS_DIR = Path(__file__).resolve().with_name("lesson_runs")
 # the initialisation, three in between and the newest (about 20 kB a snapshot for both models).
 KEEP_BETWEEN = 3
 MAX_RUN_BYTES = 16 * 1024 * 1024  # a lesson's run is ~200 kB; a long run's history adds ~1 MB
-MAX_PICKLE_BYTES = 1024 * 1024  # the pickled part holds names, texts and numbers, not arrays
+RUN_FILE = "run file"  # what refusals call it
 MAX_STEPS = 10**9
 MAX_SERIES_ROWS = 1_000_000
 MAX_SNAPSHOTS = 1_000
@@ -104,7 +103,6 @@ _ENTRY = frozenset(
     ("step", "grad_h_norm", "prediction", "loss", "sigma_max", "weights", "traces")
     + ("intervention",)
 )
-_FILE_TYPES = {"d": "a directory", "p": "a FIFO", "c": "a character device", "b": "a block device"}
 
 
 class SnapshotError(ValueError):
@@ -322,19 +320,8 @@ def _same_traces(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> bool:
 
 # -- loading ---------------------------------------------------------------------------------
 def read_run(path: str | os.PathLike, max_bytes: int = MAX_RUN_BYTES) -> Trainer:
-    """Load a run file: a regular file only, never waiting on a FIFO (as ``load_checkpoint``)."""
-    try:
-        _require_regular_file(os.stat(path))
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    except OSError as err:
-        raise SnapshotError(f"cannot read the run: {err.strerror}") from None
-    with os.fdopen(fd, "rb") as file:
-        info = os.fstat(fd)
-        _require_regular_file(info)
-        if info.st_size > max_bytes:
-            raise SnapshotError(_too_big("file is", info.st_size, max_bytes))
-        data = file.read(max_bytes + 1)
-    return load_run(data, max_bytes)
+    """Load a run file: a regular file only, never waiting on a FIFO (gru_viz.safe_torch_file)."""
+    return load_run(safe_torch_file.read_regular_file(path, max_bytes, SnapshotError, RUN_FILE))
 
 
 def load_run(data: bytes, max_bytes: int = MAX_RUN_BYTES) -> Trainer:
@@ -342,42 +329,8 @@ def load_run(data: bytes, max_bytes: int = MAX_RUN_BYTES) -> Trainer:
     anything else. Nothing in the data is executed, and nothing is built from it unchecked."""
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise SnapshotError("a run is bytes")
-    data = bytes(data)
-    if len(data) > max_bytes:
-        raise SnapshotError(_too_big("data is", len(data), max_bytes))
-    _check_zip(data, max_bytes)
-    try:
-        state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
-    except Exception as err:  # weights_only refuses pickled objects: report, never run them
-        raise SnapshotError(f"not a safe run file: {_first_line(err)}") from None
+    state = safe_torch_file.load(bytes(data), max_bytes, SnapshotError, RUN_FILE)
     return _restore(state)
-
-
-def _require_regular_file(info: os.stat_result) -> None:
-    if not stat.S_ISREG(info.st_mode):
-        what = _FILE_TYPES.get(stat.filemode(info.st_mode)[0], "a special file")
-        raise SnapshotError(f"the path is {what}, not a regular file")
-
-
-def _too_big(what: str, size: int, limit: int) -> str:
-    return f"{what} {size / 1e6:.1f} MB; the limit is {limit / 1e6:.0f} MB"
-
-
-def _check_zip(data: bytes, max_bytes: int) -> None:
-    """Bound what torch.load allocates (see checkpoint._check_zip): zip only, and the sizes
-    its directory declares, which torch.load allocates before unpacking."""
-    if data[:4] != b"PK\x03\x04":
-        raise SnapshotError("not a run file: torch.save writes a zip file")
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            records = archive.infolist()
-    except Exception as err:  # zipfile raises several kinds on a damaged directory
-        raise SnapshotError(f"not a valid zip file: {_first_line(err)}") from None
-    unpacked = sum(r.file_size for r in records)
-    if unpacked > max_bytes:
-        raise SnapshotError(_too_big("it unpacks to", unpacked, max_bytes))
-    if any(r.filename.endswith("data.pkl") and r.file_size > MAX_PICKLE_BYTES for r in records):
-        raise SnapshotError(f"its pickled part is over the {MAX_PICKLE_BYTES // 1024} kB limit")
 
 
 def _restore(state: object, with_snapshots: bool = True) -> Trainer:
@@ -411,7 +364,7 @@ def _restore(state: object, with_snapshots: bool = True) -> Trainer:
     try:
         trainer.data_generator.set_state(generator_state.clone())
     except (RuntimeError, ValueError) as err:
-        raise SnapshotError(f"data_generator: {_first_line(err)}") from None
+        raise SnapshotError(f"data_generator: {safe_torch_file.first_line(err)}") from None
     for kind, slot in trainer.slots.items():
         _restore_slot(trainer, slot, _dict(slots[kind], kind), with_snapshots)
     return trainer
@@ -703,10 +656,6 @@ def _show(value: object) -> str:
     if type(value) in (str, int, float, bool, type(None)):
         return repr(value)[:40]
     return f"<{type(value).__name__}>"
-
-
-def _first_line(err: Exception) -> str:
-    return (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
 
 
 # -- the lessons' trained runs ---------------------------------------------------------------

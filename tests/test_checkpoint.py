@@ -6,10 +6,8 @@ nothing else: after ``load_checkpoint`` returns, building the modules must not f
 
 from __future__ import annotations
 
-import contextlib
 import os
 import pickle
-import threading
 import zipfile
 from pathlib import Path
 
@@ -19,7 +17,6 @@ import torch
 from gru_viz.checkpoint import (
     FORMAT,
     MAX_CHECKPOINT_BYTES,
-    MAX_PICKLE_BYTES,
     CheckpointError,
     checkpoint_dict,
     load_checkpoint,
@@ -30,6 +27,8 @@ from gru_viz.checkpoint import (
 from gru_viz.config import RunConfig
 from gru_viz.kinds import MODEL_KINDS
 from gru_viz.models import RNN_CLASSES, TORCH_CLASSES, build_model
+from gru_viz.safe_torch_file import MAX_PICKLE_BYTES
+from tests.blocking import read_within
 
 CFG = RunConfig()  # only written out as strings: the model's sizes need not match it
 
@@ -50,27 +49,7 @@ def refused(path: Path, match: str, **kwargs) -> None:
 
 
 def load_within(path: Path, seconds: float = 5.0):
-    """Load in a thread and fail instead of hanging the suite when loading blocks (a FIFO)."""
-    outcome = {}
-
-    def target():
-        try:
-            outcome["modules"] = to_torch_modules(load_checkpoint(path))
-        except BaseException as err:
-            outcome["error"] = err
-
-    thread = threading.Thread(target=target, daemon=True)
-    thread.start()
-    thread.join(seconds)
-    if thread.is_alive():
-        # A writer that opens and closes lets the blocked open return, at end of file.
-        with contextlib.suppress(OSError):
-            os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
-        thread.join(seconds)
-        pytest.fail(f"load_checkpoint blocked on {path.name} for {seconds} s")
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["modules"]
+    return read_within(lambda p: to_torch_modules(load_checkpoint(p)), path, seconds)
 
 
 @pytest.fixture

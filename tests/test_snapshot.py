@@ -10,13 +10,11 @@ task, a model or the trainer) is exactly what they are there to notice.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import functools
 import io
 import os
 import pickle
-import threading
 import warnings
 import zipfile
 from pathlib import Path
@@ -30,9 +28,9 @@ from gru_viz.config import RunConfig
 from gru_viz.lessons import LESSONS, check_claim
 from gru_viz.models import NO_INTERVENTION, Intervention
 from gru_viz.records import BoundedSeries, ProbeSnapshots
+from gru_viz.safe_torch_file import MAX_PICKLE_BYTES
 from gru_viz.snapshot import (
     FORMAT,
-    MAX_PICKLE_BYTES,
     SLOT_FIELDS,
     TRAINER_FIELDS,
     SnapshotError,
@@ -46,6 +44,7 @@ from gru_viz.snapshot import (
     train_lesson_run,
 )
 from gru_viz.trainer import ModelSlot, Trainer
+from tests.blocking import read_within
 
 SMALL = RunConfig(seq_len=12, hidden_size=8, batch_size=16, probe_every=5, probe_samples=4)
 MAX_LESSON_RUN_BYTES = 300_000
@@ -304,26 +303,7 @@ def test_every_field_of_a_slot_and_a_trainer_is_saved_or_rebuilt():
 
 # -- what a file can be -----------------------------------------------------------------------
 def load_within(path: Path, seconds: float = 5.0):
-    """Load in a thread and fail instead of hanging the suite when loading blocks (a FIFO)."""
-    outcome = {}
-
-    def target():
-        try:
-            outcome["run"] = read_run(path)
-        except BaseException as err:
-            outcome["error"] = err
-
-    thread = threading.Thread(target=target, daemon=True)
-    thread.start()
-    thread.join(seconds)
-    if thread.is_alive():
-        with contextlib.suppress(OSError):
-            os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
-        thread.join(seconds)
-        pytest.fail(f"read_run blocked on {path.name} for {seconds} s")
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["run"]
+    return read_within(read_run, path, seconds)
 
 
 def test_read_run_reads_a_file_and_refuses_what_is_not_a_regular_file(tmp_path):
@@ -338,7 +318,7 @@ def test_read_run_reads_a_file_and_refuses_what_is_not_a_regular_file(tmp_path):
         read_run(tmp_path)
     with pytest.raises(SnapshotError, match="a character device"):
         read_run(os.devnull)
-    with pytest.raises(SnapshotError, match="cannot read the run: No such file"):
+    with pytest.raises(SnapshotError, match="cannot read the run file: No such file"):
         read_run(tmp_path / "gone.pt")
     with pytest.raises(SnapshotError, match="limit"):
         read_run(path, max_bytes=1000)
