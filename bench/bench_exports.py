@@ -17,20 +17,11 @@ import importlib.util
 import threading
 import time
 
+from bench.setups import W
 from gru_viz import export
 from gru_viz.config import ConfigError, RunConfig
 from gru_viz.trainer import Trainer
 
-W = dict(
-    seq_len=200,
-    models=("gru", "rnn", "lstm"),
-    hidden_size=128,
-    num_layers=3,
-    size_by="params",
-    batch_size=1,
-    probe_every=1000,
-    probe_samples=32,
-)
 TARGET_SECONDS, TARGET_MB, TARGET_STALL = 3.0, 60.0, 0.5
 TICK = 0.005
 

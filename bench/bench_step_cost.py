@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterator
 import numpy as np
 import torch
 
+from bench.setups import W
 from gru_viz import config
 from gru_viz.config import (
     MAX_BUILD_SECONDS,
@@ -42,17 +43,6 @@ from gru_viz.kinds import KINDS
 from gru_viz.models import Intervention
 from gru_viz.trainer import Trainer
 
-# The heaviest setup the budget admitted before it bounded the probe on its own.
-W = dict(
-    seq_len=200,
-    models=("gru", "rnn", "lstm"),
-    hidden_size=128,
-    num_layers=3,
-    size_by="params",
-    batch_size=1,
-    probe_every=1000,
-    probe_samples=32,
-)
 SETTINGS = (
     {},
     W,

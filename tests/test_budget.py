@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from bench.setups import W
 from gru_viz import session as session_module
 from gru_viz.config import (
     MAX_BUILD_SECONDS,
@@ -43,19 +44,6 @@ from gru_viz.session import (
 from gru_viz.trainer import Trainer
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
-# The heaviest setup admitted before the probe was bounded on its own: one probe of it took
-# about 9 s on a loaded server (the unrolled replay's backward grows with time² above the first
-# layer), inside the tick turn every student waits on.
-W = dict(
-    seq_len=200,
-    models=("gru", "rnn", "lstm"),
-    hidden_size=128,
-    num_layers=3,
-    size_by="params",
-    batch_size=1,
-    probe_every=1000,
-    probe_samples=32,
-)
 # About 0.02 s per step estimated: Step × 10 fits in one click, Step × 200 does not.
 STEPPY = RunConfig(seq_len=50, hidden_size=8, batch_size=8, probe_samples=4)
 

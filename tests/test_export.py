@@ -14,6 +14,7 @@ import re
 import numpy as np
 import pytest
 
+from bench.setups import W
 from gru_viz import export
 from gru_viz.config import ConfigError, RunConfig
 from gru_viz.trainer import Trainer
@@ -27,17 +28,6 @@ SMALL = RunConfig(
     models=("gru", "rnn", "lstm"),
     batch_size=8,
     probe_samples=3,
-)
-# The heaviest setup admitted when issue 12 was filed.
-W = dict(
-    seq_len=200,
-    models=("gru", "rnn", "lstm"),
-    hidden_size=128,
-    num_layers=3,
-    size_by="params",
-    batch_size=1,
-    probe_every=1000,
-    probe_samples=32,
 )
 LIMIT = 60e6  # issue 12: every file under 60 MB
 
