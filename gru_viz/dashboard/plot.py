@@ -18,6 +18,11 @@ import functools
 from pathlib import Path
 from typing import Any
 
+# Imported here, not left to plotly: plotly imports pandas lazily on a session's first figure,
+# and two sessions drawing their first figure at once could get a half-imported pandas
+# ("partially initialized module 'pandas' has no attribute 'Series'", CI's load test). Here it
+# is imported under this module's import lock, once, before any figure is serialised.
+import pandas  # noqa: F401
 import plotly
 import plotly.graph_objects as go
 import streamlit as st
