@@ -101,7 +101,14 @@ export default function ({ data, parentElement, setTriggerValue }) {
         });
       }
       if (!chart.__gvResize) {  // the column's width changes with the window and sidebar
-        chart.__gvResize = new ResizeObserver(() => Plotly.Plots.resize(chart));
+        // A chart hidden meanwhile (a closed expander, a rerun that removed it) cannot be
+        // resized: plotly.js rejects, which surfaced as an uncaught page error. It is resized
+        // when it is shown again (the observer fires on that size change too).
+        chart.__gvResize = new ResizeObserver(() => {
+          if (chart.isConnected && chart.offsetParent !== null) {
+            Plotly.Plots.resize(chart).catch(() => {});
+          }
+        });
         chart.__gvResize.observe(parentElement);
       }
     });
@@ -112,8 +119,8 @@ export default function ({ data, parentElement, setTriggerValue }) {
 """
 
 
-# Serialise a figure once at import: plotly's JSON path imports modules lazily, and two sessions
-# starting together once raced on a half-imported one. Module imports are locked; lazy ones
+# Serialise a figure once at import, for the same reason as the pandas import above: plotly's
+# JSON path imports its other optional modules lazily too. Module imports are locked; lazy ones
 # inside a call are not.
 go.Figure().to_json()
 
