@@ -164,6 +164,14 @@ def build_model(kind: str) -> SequenceModel:
             for layer in range(cfg.num_layers):
                 getattr(model.rnn, f"bias_ih_l{layer}")[hidden : 2 * hidden] = 0.0
                 getattr(model.rnn, f"bias_hh_l{layer}")[hidden : 2 * hidden] = cfg.z_bias
+    if kind == "lstm" and cfg.f_bias != 0:
+        # Forget-gate rows are the second quarter [i | f | g | o]: b_if = f_bias, b_hf = 0, so
+        # f starts near sigmoid(f_bias).
+        hidden = HIDDEN_SIZES[kind]
+        with torch.no_grad():
+            for layer in range(cfg.num_layers):
+                getattr(model.rnn, f"bias_ih_l{layer}")[hidden : 2 * hidden] = cfg.f_bias
+                getattr(model.rnn, f"bias_hh_l{layer}")[hidden : 2 * hidden] = 0.0
     if cfg.recurrent_scale != 1:
         # Every layer's recurrent weights W_hh (all gate blocks) scaled at init.
         with torch.no_grad():

@@ -168,6 +168,8 @@ class Trainer:
             )
             if kind in UPDATE_GATE_KEEPS and cfg.z_bias != 0:
                 model.set_update_gate_bias(cfg.z_bias)
+            if kind == "lstm" and cfg.f_bias != 0:
+                model.set_forget_gate_bias(cfg.f_bias)
             if cfg.recurrent_scale != 1:
                 scale_recurrent_weights(model, cfg.recurrent_scale)
             self.slots[kind] = ModelSlot(kind, model, functools.partial(make_optimizer, cfg, model))

@@ -26,7 +26,17 @@ from gru_viz.trainer import Trainer
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = range(8)
-REQUIRED = ("forget", "update_gate", "reset_gate", "exploding", "masks", "missing", "gate_bias")
+REQUIRED = (
+    "forget",
+    "update_gate",
+    "reset_gate",
+    "exploding",
+    "masks",
+    "missing",
+    "gate_bias",
+    "blog_formula",
+    "lstm_bias",
+)
 
 # Reversed GRU semantics (PyTorch: h' = (1 − z) ⊙ n + z ⊙ h, so z ≈ 1 keeps; r ≈ 0 makes the
 # candidate ignore the old state), "reset = forget", and the myths that gates or clipping cure

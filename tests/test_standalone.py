@@ -65,6 +65,19 @@ CASES = {
     ),
     # parameter-matched sizes and a set update-gate bias change the initial weights too
     "matched": RunConfig(seq_len=10, hidden_size=6, batch_size=8, size_by="params", z_bias=2.0),
+    # an LSTM forget-gate bias (b_if = f_bias, b_hf = 0) with the GRU's update-gate bias
+    "forget_bias": RunConfig(
+        task="copy",
+        seq_len=6,
+        recall_len=2,
+        n_symbols=3,
+        models=("gru", "lstm"),
+        hidden_size=6,
+        batch_size=8,
+        size_by="params",
+        z_bias=1.0,
+        f_bias=1.0,
+    ),
     "reset": RunConfig(
         task="reset", seq_len=15, models=("gru",), hidden_size=4, batch_size=4, lr=0.05
     ),
@@ -347,3 +360,25 @@ def test_a_variant_class_that_needs_more_than_torch_fails_at_export(monkeypatch)
     monkeypatch.setattr(models.MGU, "step", step)
     with pytest.raises(ValueError, match="MGU uses 'np'"):
         standalone_script(RunConfig(models=("mgu",)))
+
+
+def test_the_forget_gate_bias_sets_the_lstms_forget_rows_only(runs):
+    cfg = CASES["forget_bias"]
+    fresh = Trainer(cfg).slots["lstm"].model.rnn
+    plain = Trainer(cfg.replace(f_bias=0.0)).slots["lstm"].model.rnn
+    hidden = fresh.hidden_size
+    forget = slice(hidden, 2 * hidden)  # rows [i | f | g | o]
+    assert torch.all(fresh.bias_ih_l0[forget] == 1.0) and torch.all(fresh.bias_hh_l0[forget] == 0)
+    for name, value in fresh.state_dict().items():
+        other = plain.state_dict()[name]
+        if name.startswith("bias_"):
+            assert torch.equal(value[:hidden], other[:hidden]), name
+            assert torch.equal(value[2 * hidden :], other[2 * hidden :]), name
+        else:
+            assert torch.equal(value, other), name
+    # and the script trains with it: its losses (test_script_reproduces_the_trainer) are not
+    # those of the unbiased LSTM
+    unbiased = Trainer(cfg.replace(f_bias=0.0))
+    unbiased.step(STEPS)
+    losses = runs["trainers"]["forget_bias"].slots["lstm"].history.array("loss")
+    assert (losses != unbiased.slots["lstm"].history.array("loss")).any()

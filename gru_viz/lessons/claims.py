@@ -22,6 +22,7 @@ from gru_viz.lessons.measure import (
     each,
     losses,
     marker_split,
+    marker_units,
     num,
     pct,
     reach,
@@ -318,3 +319,131 @@ def reset_gate(trainer: Trainer, steps: int, wait: bool) -> ClaimResult:
     figures |= {"r_other": r_other, "r_units": r_units, "r_marker_init": r0_mark}
     figures |= {"r_other_init": r0_other, "z_marker": z_mark, "z_other": z_other}
     return ClaimResult(bool(holds), summary, figures)
+
+
+# -- the LSTM's forget-gate bias, at the GRU's parameter count -------------------------------
+FORGET_LEARNED = 0.8  # the biased LSTM has left chance: under 80 % of it
+AT_CHANCE = 0.99  # the unbiased LSTM has not: still above 99 % of chance
+REACH_GAIN = 10.0  # the bias lets ≥ 10 × as much of the last step's gradient reach t = 0
+FORGET_COMPARE_STEPS = 400  # the comparison trains at most this many steps
+
+
+def forget_bias(trainer: Trainer, steps: int, wait: bool) -> ClaimResult:
+    lstm, base = trainer.slots["lstm"], trainer.task.baseline(trainer.cfg)
+    first = lstm.snapshots.results[0]
+    f0, reach0 = float(np.mean(first.traces["f"])), reach(first)
+    units = lstm.model.hidden_size
+    figures = {"f_init": f0, "reach_init": reach0, "lstm_units": float(units)}
+    at = min(trainer.step_count, FORGET_COMPARE_STEPS)
+    loss = {k: recent_share(s.history, base, at_step=at) for k, s in trainer.slots.items()}
+    gru = ""
+    if "gru" in trainer.slots:
+        slot = trainer.slots["gru"]
+        figures["gru_reach_init"] = reach(slot.snapshots.results[0])
+        gru = (
+            f" The GRU beside it ({slot.model.hidden_size} units, {slot.parameter_count():,} "
+            f"weights against the {units}-unit LSTM's {lstm.parameter_count():,}; "
+            f"{num(figures['gru_reach_init'])} reaching t = 0 at initialisation) was at "
+            f"{pct(loss['gru'])} of chance by then."
+        )
+    figures |= {f"{kind}_loss": v for kind, v in loss.items()}
+    if trainer.cfg.f_bias == 0:  # nothing to compare: the unbiased twin *is* this run
+        text = (
+            f"This LSTM has no forget-gate bias (f started at {f0:.2f}), so there is no "
+            f"unbiased twin to compare it with; by step {at} its loss was {pct(loss['lstm'])} "
+            f"of chance.{gru}"
+        )
+        return ClaimResult(False, text, figures)
+    # Your setup, the LSTM alone and without the bias: same seed, batches, size and weights.
+    plain = compare(trainer.cfg.replace(models=("lstm",), f_bias=0.0), at, wait=wait)
+    if not isinstance(plain, dict):
+        return _pending(plain, f"your LSTM without the forget-gate bias, trained {at} steps")
+    plain_lstm = plain["lstm"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        gain = float(np.float64(reach0) / plain_lstm.reach_at_init)
+    holds = loss["lstm"] < FORGET_LEARNED and plain_lstm.recent > AT_CHANCE and gain > REACH_GAIN
+    times = f"{gain:.0f}" if 10 <= gain < math.inf else num(gain)
+    summary = (
+        f"With the forget-gate bias ({trainer.cfg.f_bias:+g}) the LSTM's f started at {f0:.2f} "
+        f"on average and {num(reach0)} of the last step's gradient reached t = 0; by step {at} "
+        f"its loss was {pct(loss['lstm'])} of chance. The same LSTM without the bias (f ≈ "
+        f"{plain_lstm.f_at_init:.2f}, {num(plain_lstm.reach_at_init)} reaching t = 0, "
+        f"{times} × less), trained on the same batches, was at {pct(plain_lstm.recent)} "
+        f"of chance.{gru}"
+    )
+    figures |= {"plain_lstm_loss": plain_lstm.recent, "plain_reach_init": plain_lstm.reach_at_init}
+    figures |= {"plain_f_init": plain_lstm.f_at_init, "compared_at": float(at)}
+    return ClaimResult(bool(holds), summary, figures)
+
+
+# -- the formula many blog posts print -------------------------------------------------------
+GATE_APART = 0.02  # a gate's mean on marker steps and elsewhere differ by at least this
+
+
+@dataclass(frozen=True)
+class _MarkerGate:
+    at_marker: float  # the gate's mean on marker steps
+    elsewhere: float
+    higher: float  # share of units whose gate is higher on marker steps
+    lower: float
+
+    @classmethod
+    def of(cls, trainer: Trainer, kind: str, gate: str) -> _MarkerGate:
+        at_marker, elsewhere = marker_units(trainer, trainer.slots[kind].latest, gate)
+        return cls(
+            float(at_marker.mean()),
+            float(elsewhere.mean()),
+            float(np.mean(at_marker > elsewhere)),
+            float(np.mean(at_marker < elsewhere)),
+        )
+
+    def rises(self) -> bool:
+        """Higher at the markers, on average and in most units."""
+        return self.at_marker - self.elsewhere >= GATE_APART and self.higher > 0.5
+
+    def falls(self) -> bool:
+        return self.elsewhere - self.at_marker >= GATE_APART and self.lower > 0.5
+
+    def text(self, rises: bool) -> str:
+        share, way = (self.higher, "higher") if rises else (self.lower, "lower")
+        return (
+            f"{self.at_marker:.2f} on marker steps against {self.elsewhere:.2f} elsewhere "
+            f"({way} at the markers in {pct(share)} of the units)"
+        )
+
+
+def blog_formula(trainer: Trainer, steps: int, wait: bool) -> ClaimResult:
+    loss = losses(trainer)
+    z = {k: _MarkerGate.of(trainer, k, "z") for k in ("gru", "blog")}
+    r = {k: _MarkerGate.of(trainer, k, "r") for k in ("gru", "blog")}
+    learned = loss["gru"] < LEARNED and loss["blog"] < LEARNED
+    opposite = z["gru"].falls() and z["blog"].rises()
+    ratio = share_of(loss["blog"], loss["gru"])
+    gru = trainer.slots["gru"]
+    own = gru.intervention if gru.intervene_in_training else NO_INTERVENTION
+    summary = (
+        f"Loss over the last {RECENT_STEPS} steps: GRU {pct(loss['gru'])}, blog formula "
+        f"{pct(loss['blog'])} of the baseline (the blog cell's is {num(ratio)} × the GRU's). "
+    )
+    if own.clamp_update is not None:
+        summary += (
+            f"Both update gates were fixed at {own.clamp_update:g} while training, so neither z "
+            "could move."
+        )
+    else:
+        summary += (
+            f"At step {gru.latest.step} the update gate z was {z['gru'].text(False)} in the "
+            f"GRU, and {z['blog'].text(True)} in the blog cell. The reset gate r: "
+            f"{r['gru'].at_marker:.2f} against {r['gru'].elsewhere:.2f} in the GRU, "
+            f"{r['blog'].at_marker:.2f} against {r['blog'].elsewhere:.2f} in the blog cell."
+        )
+    if learned and opposite:
+        summary += (
+            " Both learned the latch, with update gates that move in opposite directions at the "
+            "markers: the GRU's z keeps, the blog cell's z writes."
+        )
+    figures = {f"{k}_loss": v for k, v in loss.items()} | {"blog_to_gru": ratio}
+    for kind in ("gru", "blog"):
+        figures |= {f"{kind}_z_marker": z[kind].at_marker, f"{kind}_z_other": z[kind].elsewhere}
+        figures |= {f"{kind}_r_marker": r[kind].at_marker, f"{kind}_r_other": r[kind].elsewhere}
+    return ClaimResult(bool(learned and opposite), summary, figures)

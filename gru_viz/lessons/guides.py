@@ -126,6 +126,68 @@ try_next: Try the controls: without the bias there is nothing to compare, and wi
 GRU without the bias learns as well or better (the bias slows it there). Keep training the lesson's
 run past step 200: the loss sits a little above half of chance, then falls again as the GRU learns
 to recall all three symbols.
+
+blog_formula | The formula in many blog posts
+predict: Many articles print a GRU whose update gate z is the share of the candidate written into
+the state and whose reset gate r multiplies the candidate after the tanh (the panel 'Equations:
+exactly what the code computes' shows it as "Blog GRU"). It trains here beside PyTorch's GRU on the
+latch: output the value shown at the latest marker. Will the blog formula learn the latch? At the
+markers, will its gates do what the GRU's do?
+look_at: Loss: both fall far below the dashed baseline, and on most seeds the blog cell (red) gets
+there first: by step 140 its loss was 0.3–0.6 × the GRU's on 6 of our 8 seeds and level with it on
+the other two (ahead on 22 of 24 seeds in a longer check). Gates: at the markers (drawn on the
+heatmaps) the GRU's z is darker than elsewhere (0.46–0.56 against 0.57–0.65 in our runs) and the
+blog cell's z brighter (0.45–0.52 against 0.33–0.41). r too moves in opposite directions: the
+GRU's falls at the markers (0.27–0.28 against 0.39–0.42), the blog cell's rises (0.51–0.57 against
+0.44–0.49).
+meaning: It trains, but it is another function, and its gates mean other things. In PyTorch's GRU
+a large z keeps the old state; in the blog formula a large z writes the candidate. So to overwrite
+at a marker the GRU lowers its z and the blog cell raises its own. The article this formula comes
+from makes three errors. (1) It calls it the GRU, but r outside the tanh is neither Cho et al.'s
+GRU nor PyTorch's: both apply r to the old state inside the candidate, so a low r lets the
+candidate leave the old state out (the GRU's r falls at the markers here). In the blog formula the
+candidate always sees the old state, and r only scales what is written: the blog cell's r rises
+where it writes. (2) It reverses r's meaning: "a small r keeps the state" is wrong. A small r
+suppresses the write, and the state keeps only its 1 − z share, so where z is large the state is
+erased toward zero. (3) It credits the gates with solving exploding gradients. Where a state is
+kept, the gates give the gradient a near-identity path, which helps against vanishing gradients;
+nothing in them bounds a gradient that grows (the lesson 'Exploding gradients and clipping'). Why
+the blog cell is faster here seems to be its r outside the tanh: trained with r fixed at 1 in both
+cells, it is no longer ahead (0.8–1.9 × the GRU's loss at step 140 in our runs).
+try_next: Try the controls: the update gate fixed in both cells while training. Fixed at 0, the
+GRU writes its candidate at every step and still learns the latch part of the way (12–19 % of the
+baseline by step 140 in our runs), while the blog cell never writes and stays on the baseline.
+Fixed at 1 it is the other way round: the GRU never writes and stays on the baseline, and the blog
+cell, which then rewrites its state at every step from a candidate that sees the old state, learns
+the latch (2–5 %). Then set the length to 50: at step 140 the blog cell was ahead on all 8 of our
+seeds there (0.4–0.7 × the GRU's loss).
+
+lstm_bias | LSTM vs GRU at equal parameter counts, and the forget-gate bias
+predict: The copy task with a 15-step lag. A GRU with 32 units and an LSTM sized to as many weights
+(27 units, 3,892 weights against the GRU's 3,972: an LSTM has four weight blocks to the GRU's
+three). The LSTM's forget-gate bias starts at +1, so f ≈ σ(1) ≈ 0.73. Which model leaves chance
+first? Would the LSTM leave it at all with PyTorch's default biases?
+look_at: Loss: the GRU falls to a few percent of chance (log 4) by step 300 (0.3–3.1 % in our
+runs); the LSTM leaves chance too, but only to about half of it (48–66 %). Gates: the LSTM's
+forget gate f starts bright everywhere (0.73 on average). ‖∂L/∂h_t‖ over time: at initialisation
+(dotted) the LSTM's line falls less steeply towards t = 0 than it would without the bias.
+meaning: An LSTM's cell keeps the share f of its old value at each step: c_t = f_t ⊙ c_{t−1} + i_t
+⊙ g_t. PyTorch draws every bias at random around 0, so f starts near σ(0) = 0.5, and a symbol keeps
+about 0.5¹⁵ ≈ 0.003 % of itself across the lag; the gradient that would teach the LSTM to keep it
+is as small. A forget-gate bias of +1 (Jozefowicz et al. 2015; here b_if = 1, b_hf = 0) starts f
+near 0.73, which keeps 0.73¹⁵ ≈ 1 %: at initialisation 64–188 times as much of the last step's
+gradient reached t = 0 in our runs. The check trains your LSTM again without the bias, on the same
+batches: it stays at chance (100 %) through step 300, and in our longer runs through step 1000,
+while the biased LSTM reaches 0.2–11 % of chance by step 1000. It is the LSTM's counterpart of the
+GRU's update-gate bias. A side finding: at equal parameter counts the GRU learns this task much
+faster than the LSTM, bias or not, although at initialisation more of the biased LSTM's
+gradient reaches t = 0 than of the GRU's (0.3–1.7 % against 0.02–0.06 %). One task and one size:
+this is not a ranking of the two cells, but "the LSTM is the long-memory cell" is no rule either.
+try_next: Try the controls: with a 5-step lag the LSTM learns without the bias too (7–19 % of chance
+by step 300 in our runs, 2–10 % with it), so the bias has nothing to rescue; with the bias at 0
+the LSTM stays flat at chance beside a GRU that learns. Then keep the lesson's run going to step
+1000, or set the task to forecast: there the bias changes nothing (the LSTM ends at 1.4–1.7 % of
+the baseline with or without it).
 """
 
 STAGES = ("predict", "look_at", "meaning", "try_next")

@@ -57,14 +57,19 @@ def each(values: dict[str, float]) -> str:
     return ", ".join(f"{kind.upper()} {pct(v)}" for kind, v in values.items())
 
 
-def marker_split(trainer: Trainer, result: ProbeResult, gate: str) -> tuple[float, float, float]:
-    """Mean gate on marker steps, elsewhere, and the share of units lower at markers. Step 0 is
-    left out: with h_{-1} = 0 there is no old state to keep or reset."""
+def marker_units(trainer: Trainer, result: ProbeResult, gate: str) -> tuple[np.ndarray, ...]:
+    """Per unit: the gate's mean on marker steps and elsewhere (top layer). Step 0 is left
+    out: with h_{-1} = 0 there is no old state to keep or reset."""
     marker = trainer.probe_batch.x[..., 1].numpy() > 0.5
     other = ~marker
     marker[:, 0] = other[:, 0] = False
     values = result.traces[gate][-1]
-    at_marker, elsewhere = values[marker].mean(0), values[other].mean(0)
+    return values[marker].mean(0), values[other].mean(0)
+
+
+def marker_split(trainer: Trainer, result: ProbeResult, gate: str) -> tuple[float, float, float]:
+    """Mean gate on marker steps, elsewhere, and the share of units lower at markers."""
+    at_marker, elsewhere = marker_units(trainer, result, gate)
     return float(at_marker.mean()), float(elsewhere.mean()), float(np.mean(at_marker < elsewhere))
 
 
@@ -77,6 +82,7 @@ class RunSummary:
     recent: float  # loss now / baseline
     reach_at_init: float
     z_at_init: float  # GRU only; NaN otherwise
+    f_at_init: float  # the forget gate f (LSTM, MGU); NaN otherwise
     stopped: bool
     peak_loss: float  # largest training loss / baseline
     peak_grad: float  # largest total gradient norm, before clipping
@@ -99,6 +105,7 @@ def _summarise(trainer: Trainer) -> dict[str, RunSummary]:
             recent=recent_share(slot.history, base),
             reach_at_init=reach(first),
             z_at_init=float(np.mean(first.traces.get("z", np.nan))),
+            f_at_init=float(np.mean(first.traces.get("f", np.nan))),
             stopped=slot.stopped is not None,
             peak_loss=peak_loss,
             peak_grad=float(np.max(grads, initial=0.0)),
