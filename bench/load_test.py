@@ -14,6 +14,7 @@ Targets (issue: classroom-grade robustness): 20 sessions with no errors, every s
 progressing, p95 update interval < 2 s; memory per session is reported.
 All traffic stays on 127.0.0.1; a watchdog ends everything after ``--hard-timeout`` seconds.
 Run: python -m bench.load_test [--sessions 20] [--duration 60] [--json out.json]
+Class mode (one run that a class of students watches) has its own: python -m bench.class_load.
 """
 
 from __future__ import annotations

@@ -169,8 +169,39 @@ PROFILE_GROUPS = {
 }
 
 
-def summarise_profile(path: Path, top: int = 12) -> dict[str, float]:
-    """Inclusive share of GIL samples per group, and the hottest leaf functions."""
+# A class's viewers: where one student's live-panel rerun goes (bench.class_load). Inclusive, so
+# rows overlap: indented rows are parts of the row above them.
+CLASS_PROFILE_GROUPS = {
+    "the class's training (ClassRun._train)": "ClassRun._train",
+    "viewers' script runs (ScriptRunner)": "ScriptRunner._run_script",
+    "  live panel (gru_viz page.live_panel)": "live_panel (gru_viz/dashboard/page.py",
+    "    lesson guide": "lesson_guide (",
+    "    status row (metrics)": "status (gru_viz/dashboard/status.py",
+    "    live charts (gru_viz charts.live_charts)": "live_charts (",
+    "      probe sample / cursor widgets": "selection_widgets (",
+    "      st.columns / containers": ("LayoutsMixin.columns", "DeltaGenerator._block"),
+    "      figure cache (build or reuse)": ("FigureCache.get", "figure_for ("),
+    "      chart component (plot -> bidi)": "_mount_component (",
+    "        its data as JSON (json.dumps)": (
+        "serialize_mixed_data",
+        "_build_bidi_identity_kwargs",
+    ),
+    "        widget registration": "register_widget (",
+    "    inspector / more views (toggles)": ("inspector (", "more_views ("),
+    "  messages queued (enqueue_message)": "enqueue_message (",
+    "  widget ids (compute_and_register_element_id)": "compute_and_register_element_id",
+    "protobuf SerializeToString": "SerializeToString",
+    "server event loop (asyncio: sends, sockets)": "BaseEventLoop._run_once",
+    "  AppSession handling script events": "AppSession._handle_scriptrunner_event_on_event_loop",
+    "  websocket send": ("websocket", "starlette", "uvicorn"),
+}
+
+
+def summarise_profile(
+    path: Path, top: int = 12, groups: dict | None = None, functions: int = 0
+) -> dict[str, float]:
+    """Inclusive share of GIL samples per group, and the hottest leaf functions; with
+    ``functions``, also that many functions by inclusive share (where the time goes down)."""
     stacks: list[tuple[list[str], int]] = []
     for line in path.read_text().splitlines():
         frames, _, count = line.rpartition(" ")
@@ -179,7 +210,7 @@ def summarise_profile(path: Path, top: int = 12) -> dict[str, float]:
     total = sum(c for _, c in stacks) or 1
     shares = {}
     print(f"\nserver profile (py-spy --gil, {total} samples): share of GIL time")
-    for name, marks in PROFILE_GROUPS.items():
+    for name, marks in (groups or PROFILE_GROUPS).items():
         marks = (marks,) if isinstance(marks, str) else marks
         hits = sum(c for f, c in stacks if any(m in fr for fr in f for m in marks))
         shares[name] = hits / total
@@ -190,4 +221,16 @@ def summarise_profile(path: Path, top: int = 12) -> dict[str, float]:
     print("  hottest functions (self time):")
     for leaf, count in sorted(leaves.items(), key=lambda kv: -kv[1])[:top]:
         print(f"    {count / total:>5.1%}  {leaf[:110]}")
+    if functions:
+        inclusive: dict[str, int] = {}
+        for frames, count in stacks:
+            for frame in set(frames):
+                inclusive[frame] = inclusive.get(frame, 0) + count
+        skip = ("threading.py", "runpy", "click/", "asyncio/runners", "bootstrap.py", "cli.py")
+        print("  functions by inclusive share:")
+        ranked = sorted(inclusive.items(), key=lambda kv: -kv[1])
+        for frame, count in [(f, c) for f, c in ranked if not any(s in f for s in skip)][
+            :functions
+        ]:
+            print(f"    {count / total:>5.1%}  {frame[:110]}")
     return shares

@@ -8,18 +8,27 @@ clients speak Streamlit's own protocol instead, protobuf ``BackMsg``/``ForwardMs
 button's widget id), then ask for a rerun of each live fragment every ``interval`` seconds the
 server names in its ``auto_rerun`` message, whether or not the last one has finished.
 
+Class mode (bench.class_load): a teacher presses any button by its widget key ("start_class",
+"play") and reads the class code from the query string its page sets; students open
+``/?class=CODE`` (the page's query string goes with every rerun, as a browser sends it) and,
+with ``timers_when_ready``, start their fragment timers as soon as the page announced them,
+with no Play of their own.
+
 Per session: the time of every change of the "Training step" metric (the update a student
 sees), each tick's latency (fragment rerun requested -> its step metric received), bytes received,
-and errors (exception elements, error alerts, failed runs, a closed socket).
+when the page was opened and when its step counter and its first live chart arrived, and errors
+(exception elements, error alerts, failed runs, a closed socket).
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 import urllib.request
 from dataclasses import dataclass, field
-from urllib.parse import urlparse
+from typing import Literal
+from urllib.parse import parse_qs, urlparse
 
 import websockets
 from streamlit.proto.BackMsg_pb2 import BackMsg
@@ -30,6 +39,9 @@ from streamlit.proto.WidgetStates_pb2 import WidgetState, WidgetStates
 FINISHED = ForwardMsg.ScriptFinishedStatus
 STEP_METRIC = "Training step"
 PLAY_LABEL = "Play"
+CHART_COMPONENT = "gru_viz_plot"  # gru_viz.dashboard.plot's component: one per live chart
+WIDGET_ID_PREFIX = "$$ID-"  # Streamlit's widget ids: "$$ID-<hash>-<key>"
+NAN = float("nan")
 
 
 @dataclass
@@ -43,8 +55,14 @@ class Student:
     errors: list[str] = field(default_factory=list)
     bytes_received: int = 0
     play_id: str = ""
-    query_string: str = ""
+    query_string: str = ""  # the page's, sent with every rerun (a join link's ?class=CODE)
     full_runs: int = 0
+    buttons: dict[str, str] = field(default_factory=dict)  # widget key -> widget id
+    alerts: set[str] = field(default_factory=set)  # texts of info/warning/error boxes seen
+    opened_at: float = NAN  # time.time(): the page asked for
+    first_step_at: float = NAN  # the step counter arrived (the live panel has drawn)
+    first_chart_at: float = NAN  # ... and the first live chart after it
+    first_full_at: float = NAN  # the first full run finished: the whole page is there
     fragments: dict[str, float] = field(default_factory=dict)  # live fragment id -> interval
     _announced: dict[str, float] = field(default_factory=dict)  # fragments of the current run
     _asked: list[float] = field(default_factory=list)  # fragment reruns not yet answered
@@ -62,7 +80,15 @@ class Student:
 
     def _element(self, element) -> None:
         kind = element.WhichOneof("type")
+        if kind == "bidi_component":
+            # The boot placeholder chart comes before the step counter; live charts after it.
+            live = not math.isnan(self.first_step_at) and math.isnan(self.first_chart_at)
+            if live and CHART_COMPONENT in element.bidi_component.component_name:
+                self.first_chart_at = time.time()
+            return
         if kind == "metric" and element.metric.label == STEP_METRIC:
+            if math.isnan(self.first_step_at):
+                self.first_step_at = time.time()
             if self._asked:  # the live panel's answer: a student sees this tick now
                 now = time.time()
                 self.latencies.append((now * 1000, now - self._asked[0]))
@@ -70,18 +96,27 @@ class Student:
             digits = "".join(c for c in element.metric.body if c.isdigit())
             if digits and (not self.ticks or self.ticks[-1][1] != int(digits)):
                 self.ticks.append((time.time() * 1000, int(digits)))
-        elif kind == "button" and PLAY_LABEL in element.button.label:
-            self.play_id = element.button.id
+        elif kind == "button":
+            widget = element.button.id
+            if widget.startswith(WIDGET_ID_PREFIX) and widget.count("-") >= 2:
+                self.buttons[widget.split("-", 2)[2]] = widget
+            if PLAY_LABEL in element.button.label:
+                self.play_id = widget
         elif kind == "exception":
             self.errors.append(f"exception: {element.exception.message[:120]}")
-        elif kind == "alert" and any(t in element.alert.body for t in self.error_texts):
-            self.errors.append(f"alert: {element.alert.body[:120]}")
+        elif kind == "alert":
+            if any(t in element.alert.body for t in self.error_texts):
+                self.errors.append(f"alert: {element.alert.body[:120]}")
+            if len(self.alerts) < 50:
+                self.alerts.add(element.alert.body[:300])
 
     def _finished(self, status: int) -> None:
         if status == FINISHED.FINISHED_SUCCESSFULLY:
             # A full run sets up the page's fragments afresh: only the ones it announced live on.
             self.fragments, self._announced = self._announced, {}
             self.full_runs += 1
+            if math.isnan(self.first_full_at):
+                self.first_full_at = time.time()
         elif status == FINISHED.FINISHED_WITH_COMPILE_ERROR:
             self.errors.append("script failed to run")
 
@@ -100,6 +135,16 @@ class Student:
             self._asked.append(time.time())
         return BackMsg(rerun_script=client).SerializeToString()
 
+    @property
+    def class_code(self) -> str | None:
+        """The class this page is in, from the query string it set (``class=CODE``)."""
+        codes = parse_qs(self.query_string).get("class")
+        return codes[-1] if codes else None
+
+    def seconds_to(self, moment: float) -> float:
+        """Seconds from opening the page to ``moment`` (a ``first_*_at``); NaN if not yet."""
+        return moment - self.opened_at
+
 
 def _page_cookies(url: str) -> str:
     with urllib.request.urlopen(url, timeout=60) as reply:
@@ -107,14 +152,32 @@ def _page_cookies(url: str) -> str:
         return "; ".join(c.split(";", 1)[0] for c in reply.headers.get_all("Set-Cookie") or [])
 
 
-class Classroom:
-    """Open ``count`` sessions on a Streamlit server and drive them from one event loop."""
+Ready = Literal["play", "charts", "page"]
 
-    def __init__(self, url: str, count: int, error_texts: tuple[str, ...] = ()):
+
+class Classroom:
+    """Open ``count`` sessions on a Streamlit server and drive them from one event loop.
+
+    ``ready``: what a session waits for before it counts as open: its Play button (a private
+    run), its step counter and first live chart (a class's student), or any full run.
+    ``timers_when_ready``: start each session's fragment timers as soon as it is ready (a
+    student's page in a class, whose live panel ticks without a Play of its own).
+    """
+
+    def __init__(
+        self,
+        url: str,
+        count: int,
+        error_texts: tuple[str, ...] = (),
+        ready: Ready = "play",
+        timers_when_ready: bool = False,
+    ):
         parsed = urlparse(url)
         self.url = url
         self.ws_url = f"ws://{parsed.netloc}{parsed.path.rstrip('/')}/_stcore/stream"
-        self.students = [Student(i, error_texts) for i in range(count)]
+        self.ready = ready
+        self.timers_when_ready = timers_when_ready
+        self.students = [Student(i, error_texts, query_string=parsed.query) for i in range(count)]
         self.ready_s = [float("nan")] * count
         self.bytes_at_start = [0] * count  # set when the measured window opens
         self._sockets: list = [None] * count
@@ -134,8 +197,10 @@ class Classroom:
 
     async def _open(self, i: int) -> None:
         student = self.students[i]
+        student.opened_at = time.time()
         # The page first, as a browser loads it: a proxy in front (bench/nginx) answers with the
-        # cookie that keeps this student on one app process, and the socket must carry it.
+        # cookies that keep this student on one app process (and, for a join link, on the
+        # class's), and the socket must carry them.
         cookies = await asyncio.to_thread(_page_cookies, self.url)
         socket = await websockets.connect(
             self.ws_url,
@@ -147,8 +212,19 @@ class Classroom:
         self._sockets[i] = socket
         self._tasks.append(asyncio.create_task(self._receive(i)))
         await socket.send(student.rerun())
-        while not (student.full_runs and student.play_id):
-            await asyncio.sleep(0.05)
+        while not self._is_ready(student):
+            await asyncio.sleep(0.02)
+        if self.timers_when_ready:
+            self._tasks.append(asyncio.create_task(self._timers(student, socket)))
+
+    def _is_ready(self, student: Student) -> bool:
+        if not student.full_runs:
+            return False
+        if self.ready == "play":
+            return bool(student.play_id)
+        if self.ready == "charts":
+            return not math.isnan(student.first_chart_at)
+        return True
 
     async def _receive(self, i: int) -> None:
         student, socket = self.students[i], self._sockets[i]
@@ -166,6 +242,22 @@ class Classroom:
         for student, socket in zip(self.students, self._sockets, strict=True):
             if socket is not None and student.play_id:
                 await socket.send(student.rerun(trigger=student.play_id))
+                self._tasks.append(asyncio.create_task(self._timers(student, socket)))
+
+    async def press(self, i: int, key: str) -> float:
+        """Session ``i`` clicks the button with widget key ``key``; returns when (time.time())."""
+        student, socket = self.students[i], self._sockets[i]
+        widget = student.buttons.get(key)
+        if socket is None or widget is None:
+            raise LookupError(f"session {i} has no button {key!r} (has {sorted(student.buttons)})")
+        pressed = time.time()
+        await socket.send(student.rerun(trigger=widget))
+        return pressed
+
+    def start_timers(self) -> None:
+        """Every open session's fragment timers, without pressing anything."""
+        for student, socket in zip(self.students, self._sockets, strict=True):
+            if socket is not None:
                 self._tasks.append(asyncio.create_task(self._timers(student, socket)))
 
     async def _timers(self, student: Student, socket) -> None:

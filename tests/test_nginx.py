@@ -4,6 +4,11 @@ A short version of ``python -m bench.nginx.run_cluster``, and the config's defen
 against stand-in backends (a few lines of Python each, so these run in seconds): a forged
 route cookie reaches only servers of the pool, and the per-address limits answer 429 past
 their bursts while a classroom's worth of traffic from one address still gets through.
+Class routing: a join link (/?class=CODE) goes to the process its code's first letter names and
+sets a cookie that takes the page's websocket and other requests there too; a forged class
+cookie or a code of another letter is routed as if there were none (stand-ins), and, on two
+real app processes, students who open a class's link through nginx land on its process and
+watch it.
 Skipped unless nginx is installed (apt-get install -y nginx-light) or GRU_VIZ_REQUIRE_NGINX is
 set (then a missing nginx fails).
 """
@@ -25,7 +30,14 @@ from pathlib import Path
 
 import pytest
 
-from bench.nginx.run_cluster import cluster, nginx_binary, proxy, render_conf
+from bench.nginx.run_cluster import (
+    PROCESS_LETTERS,
+    class_check,
+    cluster,
+    nginx_binary,
+    proxy,
+    render_conf,
+)
 from tests.conftest_browser import chromium_available
 
 REQUIRED = bool(os.environ.get("GRU_VIZ_REQUIRE_NGINX"))
@@ -43,8 +55,23 @@ def test_config_template_takes_any_ports():
     servers = re.findall(r"^\s*server 127\.0\.0\.1:(\d+);", conf, flags=re.MULTILINE)
     assert servers == ["9001", "9002", "9003"]
     assert "proxy_http_version 1.1;" in conf and "$connection_upgrade" in conf
-    assert conf.count("proxy_pass http://gru_viz;") == 4  # every location goes to the pool
+    # Every location goes to the class's process or else the pool, by a map of known names.
+    assert conf.count("proxy_pass http://$gru_upstream;") == 4
+    assert "proxy_pass http://gru_viz" not in conf
     assert "limit_req_status 429;" in conf and "limit_conn gru_tabs 60;" in conf
+    # One upstream and one map entry per process, by letter, and no others.
+    upstreams = re.findall(r"upstream gru_viz_(\w) \{ server 127\.0\.0\.1:(\d+); \}", conf)
+    assert upstreams == [("A", "9001"), ("B", "9002"), ("C", "9003")]
+    assert re.findall(r"^\s+(\w) gru_viz_\w;", conf, flags=re.MULTILINE) == ["A", "B", "C"]
+    assert "~*^C[A-HJ-NP-Z2-9]{3}" in conf and "~*^D" not in conf
+    # The checked-in file is what render_conf writes for its own ports: the two agree.
+    assert render_conf(CONF.read_text(), 8080, [8501, 8502]) == CONF.read_text()
+
+
+def test_process_letters_are_the_code_alphabets_letters():
+    from gru_viz.classroom import CODE_ALPHABET
+
+    assert "".join(ch for ch in CODE_ALPHABET if ch.isalpha()) == PROCESS_LETTERS
 
 
 @pytest.mark.browser
@@ -157,6 +184,32 @@ def get(url: str, path: str = "/", cookie: str | None = None) -> tuple[int, str,
         conn.close()
 
 
+def visit(url: str, path: str = "/", cookies: dict[str, str] | None = None):
+    """(status, body, {cookie name: its whole Set-Cookie header}) for one request."""
+    host, port = url.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=30)
+    try:
+        header = "; ".join(f"{k}={v}" for k, v in (cookies or {}).items())
+        conn.request("GET", path, headers={"Cookie": header} if header else {})
+        reply = conn.getresponse()
+        body = reply.read().decode(errors="replace")
+        set_cookies = {
+            h.split("=", 1)[0]: h for name, h in reply.getheaders() if name == "Set-Cookie"
+        }
+        return reply.status, body, set_cookies
+    finally:
+        conn.close()
+
+
+def cookie_value(header: str) -> str:
+    return header.split(";", 1)[0].split("=", 1)[1]
+
+
+# What a page's later requests are: its websocket, static files, endpoints, downloads, a reload.
+# (Call each backend's release() first: it holds the websocket path open until then.)
+LATER = ["/_stcore/stream", "/static/js/main.js", "/_stcore/health", "/media/a.csv", "/"]
+
+
 def upstreams(tmp_path: Path) -> set[str]:
     """Every upstream address nginx used, from its access log (``-``: none, e.g. a 429)."""
     lines = (tmp_path / "logs" / "access.log").read_text().splitlines()
@@ -232,3 +285,102 @@ def test_one_address_may_open_60_tabs_and_the_61st_is_refused(tmp_path):
         for tab in tabs:
             tab.close()
     assert backend.held == 60
+
+
+@NEEDS_NGINX
+def test_a_join_link_and_its_cookie_take_a_browser_to_the_class_process(tmp_path):
+    with pool(tmp_path) as (url, backends):
+        for backend in backends:
+            backend.release()  # websocket requests answered at once
+        for letter, backend in zip("AB", backends, strict=True):
+            name = f"backend {backend.port}"
+            for code in (f"{letter}B7K-Q2MX", f"{letter.lower()}b7kq2mx"):  # as typed, too
+                for _ in range(8):  # fresh browsers: the hash alone would spread them
+                    status, body, set_cookies = visit(url, f"/?class={code}")
+                    assert (status, body) == (200, name), (code, body)
+                    header = set_cookies["gru_viz_class"]
+                    assert cookie_value(header) == letter
+                    assert {"Path=/", "HttpOnly", "SameSite=Lax"} <= {
+                        part.strip() for part in header.split(";")
+                    }
+                    assert "Expires" not in header and "Max-Age" not in header  # session only
+                    browser = {
+                        "gru_viz_route": cookie_value(set_cookies["gru_viz_route"]),
+                        "gru_viz_class": letter,
+                    }
+                    for path in LATER:  # carry no ?class: the cookie takes them there
+                        status, body, later = visit(url, path, browser)
+                        assert (status, body) == (200, name), (path, body)
+                        assert "gru_viz_class" not in later  # set by a join link's load only
+        # A join link wins over an older class's cookie (a student moving to another class).
+        status, body, set_cookies = visit(url, "/?class=BB7K-Q2MX", {"gru_viz_class": "A"})
+        assert body == f"backend {backends[1].port}"
+        assert cookie_value(set_cookies["gru_viz_class"]) == "B"
+    assert upstreams(tmp_path) == {f"127.0.0.1:{b.port}" for b in backends}
+
+
+@NEEDS_NGINX
+def test_a_forged_class_cookie_or_a_code_of_another_letter_is_routed_as_if_none(tmp_path):
+    canary = Canary()
+    forged = [
+        "Z",
+        "C",  # a letter of the code alphabet, but no process of this pool
+        "AB",
+        "gru_viz_A",
+        "gru_viz",
+        f"127.0.0.1:{canary.port}",
+        f"localhost:{canary.port}",
+        "../",
+        "%41",
+        "A" * 300,
+    ]
+    links = [
+        "ZB7K-Q2MX",
+        "CB7K-Q2MX",  # the code of a process this pool does not have
+        "IB7K-Q2MX",  # no code starts with I or O
+        "new",  # ?class=new starts a class wherever the browser is
+        "A",  # too short for a code
+        "%41B7K-Q2MX",  # nginx matches the raw query: an encoded letter is no letter
+        f"127.0.0.1:{canary.port}",
+        "gru_viz_B",
+        "",
+    ]
+    with pool(tmp_path) as (url, backends):
+        for backend in backends:
+            backend.release()  # websocket requests answered at once
+        names = {f"backend {b.port}" for b in backends}
+        status, home, set_cookies = visit(url)  # an ordinary browser and its hashed process
+        assert status == 200 and home in names and "gru_viz_class" not in set_cookies
+        browser = {"gru_viz_route": cookie_value(set_cookies["gru_viz_route"])}
+        for value in forged:
+            for path in LATER:
+                status, body, _ = visit(url, path, {**browser, "gru_viz_class": value})
+                assert (status, body) == (200, home), (value, path, body)
+            status, body, _ = visit(url, cookies={"gru_viz_class": value})  # no route cookie
+            assert status == 200 and body in names, (value, body)
+        for code in links:
+            status, body, set_cookies = visit(url, f"/?class={code}", browser)
+            assert (status, body) == (200, home), (code, body)
+            assert "gru_viz_class" not in set_cookies, code
+        served = upstreams(tmp_path)
+    assert served <= {f"127.0.0.1:{b.port}" for b in backends}
+    assert canary.connections == 0
+
+
+@NEEDS_NGINX
+def test_students_opening_a_join_link_through_nginx_land_on_the_class_process(capsys):
+    """Two real app processes: a teacher on process B (its own port) starts a class and
+    presses Play; two websocket students open /?class=CODE through nginx, as browsers do."""
+    with cluster(processes=2, hard_timeout=400) as c:
+        result = class_check(c, students=2, duration=4, progress=False)
+    assert result["code"].startswith("B") and result["letter"] == "B"
+    assert result["errors"] == []
+    assert result["banners"] == 2  # "You are watching class CODE": they found the class
+    assert all(n > 0 for n in result["updates"]), result["updates"]  # and watch it train
+    assert "/_stcore/stream" in result["served"] and "/" in result["served"]
+    assert result["routed"], result["served"]  # every request of theirs reached process B
+    with capsys.disabled():
+        print(
+            f"\n[nginx] class {result['code']}: 2 students through nginx, updates "
+            f"{result['updates']}, requests {result['served']}"
+        )

@@ -1,12 +1,16 @@
 """K Streamlit processes behind nginx (bench/nginx/gru-viz.conf) on loopback, then check it.
 
 Starts ``--processes`` ``streamlit run app.py`` on free 127.0.0.1 ports (one shared cookie
-secret), writes nginx's config from gru-viz.conf with those ports and a free listen port into a
-temporary prefix, runs ``nginx -p PREFIX -c CONF`` in the foreground (never as a service), and
-checks through the proxy: the health endpoint, the page, and ``--sessions`` sessions (websocket
-clients that load the page first, as bench.load_test; ``--clients browser`` for Chromium) that
-press Play and must train; then that every browser stayed on one process (nginx's log of
-upstream addresses) and, with several sessions, that they were spread over the processes.
+secret; each its own letter, GRU_VIZ_PROCESS=A, B, ..., which starts the codes of the classes
+it holds), writes nginx's config from gru-viz.conf with those ports and letters and a free
+listen port into a temporary prefix, runs ``nginx -p PREFIX -c CONF`` in the foreground (never
+as a service), and checks through the proxy: the health endpoint, the page, and ``--sessions``
+sessions (websocket clients that load the page first, as bench.load_test; ``--clients
+browser`` for Chromium) that press Play and must train; then that every browser stayed on one
+process (nginx's log of upstream addresses) and, with several sessions, that they were spread
+over the processes. Then a class (``class_check``): a teacher on the last process (its own
+port) starts one, and students open its join link ``/?class=CODE`` through nginx: they must land
+on that process and watch it train.
 ``--capacity`` then raises the number of sessions per process until the p95 update interval
 passes 2 s (bench/load_test.py's measurements), to size a classroom server; it lifts the app's
 own cap (GRU_VIZ_MAX_SESSIONS=0) to measure past it. ``proxy`` alone puts nginx with this
@@ -43,6 +47,12 @@ from bench.load_test import (
 from bench.processes import rss_mb, stop_group, streamlit_app, watchdog
 
 CONF = Path(__file__).resolve().parent / "gru-viz.conf"
+# Each process's letter (GRU_VIZ_PROCESS), in order: the letters of the class-code alphabet
+# (gru_viz.classroom.CODE_ALPHABET, which has no I or O), so a code's first letter names its
+# process. At most this many processes.
+PROCESS_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"
+CODE_CHARACTERS = "A-HJ-NP-Z2-9"  # the alphabet as a regex class (case-insensitive match)
+BEGIN, END = "# BEGIN per-process", "# END per-process"
 
 
 @dataclass
@@ -57,6 +67,11 @@ class Cluster:
     def pids(self) -> tuple[int, ...]:
         return tuple(s.pid for s in self.servers)
 
+    @property
+    def letters(self) -> dict[str, int]:
+        """Each process's letter (GRU_VIZ_PROCESS) -> its port."""
+        return dict(zip(PROCESS_LETTERS, self.ports, strict=False))
+
 
 def nginx_binary() -> str | None:
     return shutil.which("nginx") or next(
@@ -64,8 +79,25 @@ def nginx_binary() -> str | None:
     )
 
 
+def per_process_block(ports: list[int], indent: str = "    ") -> str:
+    """The conf's per-process block: an upstream per process (process i has letter
+    PROCESS_LETTERS[i]) and the maps that know exactly these letters (see gru-viz.conf)."""
+    if len(ports) > len(PROCESS_LETTERS):
+        raise ValueError(f"at most {len(PROCESS_LETTERS)} processes: one letter each")
+    pairs = list(zip(PROCESS_LETTERS, ports, strict=False))
+    lines = [f"upstream gru_viz_{k} {{ server 127.0.0.1:{port}; }}" for k, port in pairs]
+    lines += ["map $arg_class $class_from_link {", '    default "";']
+    lines += [f'    "~*^{k}[{CODE_CHARACTERS}]{{3}}" {k};' for k, _ in pairs]
+    lines += ["}", "map $cookie_gru_viz_class $class_from_cookie {", '    default "";']
+    lines += [f"    {k} {k};" for k, _ in pairs]
+    lines += ["}", "map $class_process $gru_upstream {", "    default gru_viz;"]
+    lines += [f"    {k} gru_viz_{k};" for k, _ in pairs]
+    lines += ["}"]
+    return "".join(f"{indent}{line}\n" for line in lines)
+
+
 def render_conf(template: str, listen: int, ports: list[int]) -> str:
-    """gru-viz.conf with this run's listen port and upstream servers."""
+    """gru-viz.conf with this run's listen port, upstream servers and per-process block."""
     conf, found = re.subn(r"listen 127\.0\.0\.1:\d+;", f"listen 127.0.0.1:{listen};", template)
     assert found == 1, "gru-viz.conf must have exactly one `listen 127.0.0.1:PORT;` line"
     servers = re.findall(r"^([ \t]*)server 127\.0\.0\.1:\d+;\n", conf, flags=re.MULTILINE)
@@ -73,7 +105,10 @@ def render_conf(template: str, listen: int, ports: list[int]) -> str:
     indent = servers[0]
     block = "".join(f"{indent}server 127.0.0.1:{port};\n" for port in ports)
     conf = re.sub(r"(^[ \t]*server 127\.0\.0\.1:\d+;\n)+", block, conf, flags=re.MULTILINE)
-    return conf
+    found = re.search(rf"^([ \t]*){BEGIN}[^\n]*\n(.*?)^[ \t]*{END}", conf, re.MULTILINE | re.DOTALL)
+    assert found, f"gru-viz.conf must hold its per-process block between {BEGIN!r} and {END!r}"
+    start, end = found.span(2)
+    return conf[:start] + per_process_block(ports, found.group(1)) + conf[end:]
 
 
 @contextlib.contextmanager
@@ -113,6 +148,8 @@ def cluster(
         raise RuntimeError("nginx not found: apt-get install -y nginx-light")
     prefix = Path(tempfile.mkdtemp(prefix="gru-viz-nginx-"))
     (prefix / "logs").mkdir()
+    if processes > len(PROCESS_LETTERS):
+        raise ValueError(f"at most {len(PROCESS_LETTERS)} processes: one letter each")
     ports = [free_port() for _ in range(processes)]
     secret = secrets.token_hex(16)  # one secret: any process accepts the others' XSRF cookies
     env = {"STREAMLIT_SERVER_COOKIE_SECRET": secret}
@@ -121,12 +158,19 @@ def cluster(
     with contextlib.ExitStack() as stack:
         servers = [
             stack.enter_context(
-                streamlit_app(port, prefix / "logs" / f"streamlit-{port}.log", env=env)
+                streamlit_app(
+                    port,
+                    prefix / "logs" / f"streamlit-{port}.log",
+                    env={**env, "GRU_VIZ_PROCESS": letter},  # its classes' codes start so
+                )
             )
-            for port in ports
+            for letter, port in zip(PROCESS_LETTERS, ports, strict=False)
         ]
         started = list(servers)  # nginx joins once it runs
-        watchdog(hard_timeout, lambda: [stop_group(p) for p in started])
+        timer = watchdog(hard_timeout, lambda: [stop_group(p) for p in started])
+        # Off once the cluster is gone: a watchdog left armed would end the whole process
+        # (a test run) hard_timeout seconds later, whatever it was doing by then.
+        stack.callback(timer.cancel)
         for port, server in zip(ports, servers, strict=True):
             wait_healthy(f"http://127.0.0.1:{port}", server)
         url, nginx = stack.enter_context(proxy(ports, prefix))
@@ -143,6 +187,48 @@ def routes(prefix: Path) -> dict[str, set[str]]:
             cookie = parts[1].split("=", 1)[-1].strip("-")  # "-" marks the unset one
             served[cookie].update(parts[2].split(","))
     return served
+
+
+def class_routes(prefix: Path) -> dict[str, dict[str, set[str]]]:
+    """Class letter asked for -> request path -> upstreams that served it (nginx's log)."""
+    served: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    for line in (prefix / "logs" / "access.log").read_text().splitlines():
+        parts = line.split()
+        if len(parts) >= 7 and parts[3].startswith("class=") and parts[3] != "class=":
+            path = parts[6].split("?", 1)[0]
+            served[parts[3].removeprefix("class=")][path].update(parts[2].split(","))
+    return served
+
+
+def class_check(c: Cluster, students: int = 2, duration: float = 5.0, progress: bool = True):
+    """A teacher on the last process (straight to its port) starts a class and presses Play;
+    ``students`` open its join link through nginx. Returns what they saw and where nginx sent
+    them: every request of theirs that named the class's letter must reach its process."""
+    from bench.class_load import run_class
+
+    letter, port = list(c.letters.items())[-1]
+    figures = run_class(
+        f"http://127.0.0.1:{port}",
+        students,
+        duration,
+        join_url=c.url,
+        solo=1.0,
+        warmup=1.0,
+        progress=progress,
+    )
+    time.sleep(1)  # nginx logs a websocket when it closes
+    served = class_routes(c.prefix).get(letter, {})
+    return {
+        "code": figures.code,
+        "letter": letter,
+        "process": f"127.0.0.1:{port}",
+        "updates": figures.updates,
+        "banners": figures.banners,
+        "errors": figures.errors,
+        "served": {path: sorted(ups) for path, ups in served.items()},
+        "routed": bool(served) and all(ups == {f"127.0.0.1:{port}"} for ups in served.values()),
+        "figures": figures,
+    }
 
 
 def students(clients: str, url: str, count: int, duration: float, warmup: float, **kw) -> dict:
@@ -234,11 +320,21 @@ def main() -> None:
             f"processes used {result['processes_used']}/{args.processes}, "
             f"RSS per process {result['rss_mb']} MB"
         )
+        lesson = class_check(c)
+        print(
+            f"class {lesson['code']} on process {lesson['letter']} ({lesson['process']}): "
+            f"students joined through nginx, updates {lesson['updates']}, banner shown to "
+            f"{lesson['banners']}, errors {len(lesson['errors'])}; nginx sent their requests to "
+            f"{lesson['served']}: all on the class's process: {lesson['routed']}"
+        )
         ok = (
             result["page_ok"]
             and result["progressing"] == args.sessions
             and not result["errors"]
             and result["sticky"]
+            and lesson["routed"]
+            and all(lesson["updates"])
+            and not lesson["errors"]
         )
         print(f"cluster check: {'OK' if ok else 'FAILED'}")
         if args.capacity:
