@@ -72,6 +72,7 @@ BROWSER_MARKS = [
 PLACEHOLDER_CHART = '[data-testid="gvPlotlyChart"][data-name="loading"]'
 CHART = '[data-testid="gvPlotlyChart"].js-plotly-plot:not([data-name="loading"])'
 RUNNING_DONE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+COUNTER = '[data-testid="stMetric"]:has-text("Training step") [data-testid="stMetricValue"]'
 # Streamlit draws a grey skeleton for an element whose code is still loading (buttons, metrics
 # and sliders come in their own chunks, often a second after the charts on a first page).
 SKELETON = '[data-testid="stMain"] [data-testid="stSkeleton"]'
@@ -94,3 +95,13 @@ def wait_until_settled(page, timeout_ms: int = 30_000) -> None:
     page.wait_for_selector(RUNNING_DONE, timeout=timeout_ms)
     page.wait_for_function(f"() => !document.querySelector('{SKELETON}')", timeout=timeout_ms)
     page.wait_for_function(_LAYOUT_UNCHANGED, polling=300, timeout=timeout_ms)
+
+
+def step_counter(page) -> int:
+    """The "Training step" metric, as a number."""
+    return int(page.locator(COUNTER).inner_text().replace(",", ""))
+
+
+def button(page, label: str):
+    """A visible button by (part of) its label."""
+    return page.locator('[data-testid="stButton"] button:visible', has_text=label)

@@ -7,7 +7,6 @@ Prints the cold-start and Play-to-update times it measured (targets: 5 s and 1 s
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from tests.conftest_browser import (
     CHROMIUM_ARGS,
     PLACEHOLDER_CHART,
     RUNNING_DONE,
+    step_counter,
     streamlit_server,
     wait_until_settled,
 )
@@ -34,18 +34,6 @@ LOSS_POINTS = f"""() => {{
     return Math.max(0, ...charts[0]._fullData
         .filter(t => (t.name || '').endsWith('(each step)')).map(t => (t.x || []).length));
 }}"""
-
-
-def step_counter(page) -> int:
-    metric = page.locator('[data-testid="stMetric"]', has_text="Training step")
-    return int(metric.locator('[data-testid="stMetricValue"]').inner_text().replace(",", ""))
-
-
-@pytest.fixture(scope="module")
-def shots(tmp_path_factory) -> Path:
-    folder = Path(os.environ.get("GRU_VIZ_SCREENSHOTS") or tmp_path_factory.mktemp("shots"))
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 def test_play_trains_and_every_chart_draws(shots: Path, capsys):

@@ -7,7 +7,6 @@ the teacher's Play to the students' first updated chart (targets: 3 s and 1.5 s)
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from pathlib import Path
@@ -19,6 +18,9 @@ from tests.conftest_browser import (
     CHART,
     CHROMIUM,
     CHROMIUM_ARGS,
+    COUNTER,
+    button,
+    step_counter,
     streamlit_server,
     wait_until_settled,
 )
@@ -27,23 +29,7 @@ playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
 
 pytestmark = BROWSER_MARKS
-COUNTER = '[data-testid="stMetric"]:has-text("Training step") [data-testid="stMetricValue"]'
 PROJECTOR = {"width": 1920, "height": 1080}
-
-
-def steps(page) -> int:
-    return int(page.locator(COUNTER).inner_text().replace(",", ""))
-
-
-def button(page, label: str):
-    return page.locator('[data-testid="stButton"] button:visible', has_text=label)
-
-
-@pytest.fixture(scope="module")
-def shots(tmp_path_factory) -> Path:
-    folder = Path(os.environ.get("GRU_VIZ_SCREENSHOTS") or tmp_path_factory.mktemp("shots"))
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 def test_a_class_follows_the_teacher_and_a_student_forks(shots: Path, capsys):
@@ -83,26 +69,26 @@ def test_a_class_follows_the_teacher_and_a_student_forks(shots: Path, capsys):
             expect(student.locator(COUNTER)).not_to_have_text("0")
         play_to_students = time.perf_counter() - pressed
         deadline = time.monotonic() + 60
-        while steps(b) < 30 and time.monotonic() < deadline:
+        while step_counter(b) < 30 and time.monotonic() < deadline:
             b.wait_for_timeout(250)
-        assert steps(b) >= 30
+        assert step_counter(b) >= 30
         b.screenshot(path=shots / "class-student.png")
 
         # Student A continues on their own: a private copy, the class goes on without it.
         button(a, "Continue on my own").click()
         expect(a.get_by_text("This is now your own run")).to_be_visible()
-        forked_at = steps(a)
+        forked_at = step_counter(a)
         expect(button(a, "Play")).to_be_visible()
         a.wait_for_timeout(3000)
-        assert steps(a) == forked_at  # paused: the class's training does not reach the fork
-        class_then = steps(b)
+        assert step_counter(a) == forked_at  # paused: the class's training does not reach the fork
+        class_then = step_counter(b)
         deadline = time.monotonic() + 60
-        while steps(b) < class_then + 20 and time.monotonic() < deadline:
+        while step_counter(b) < class_then + 20 and time.monotonic() < deadline:
             b.wait_for_timeout(250)
-        assert steps(b) >= class_then + 20  # B keeps following the teacher
+        assert step_counter(b) >= class_then + 20  # B keeps following the teacher
         button(a, "Step").click()  # the fork trains on its own
         expect(a.locator(COUNTER)).to_have_text(str(forked_at + 1))
-        assert steps(b) > forked_at + 1
+        assert step_counter(b) > forked_at + 1
         button(teacher, "Pause").click()
         expect(button(teacher, "Play")).to_be_visible()
 

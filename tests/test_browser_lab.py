@@ -1,13 +1,14 @@
 """The GRU lab in a real Chromium: the variants beside PyTorch's GRU, the Jacobian figure on a
-trained lesson run, and the memory-span panel opening on a shipped sweep.
+trained lesson run, the memory-span panel opening on a shipped sweep, and the lab's two lessons
+(the blog formula; the LSTM's forget-gate bias) showing their claims on their trained runs.
 
-Saves ``variants-gates.png``, ``variants-equations.png``, ``jacobian.png`` and
-``memory-span.png`` to ``$GRU_VIZ_SCREENSHOTS`` (default: a pytest temp folder).
+Saves ``variants-gates.png``, ``variants-equations.png``, ``jacobian.png``,
+``memory-span.png``, ``lesson-blog.png`` and ``lesson-lstm-bias.png`` to
+``$GRU_VIZ_SCREENSHOTS`` (default: a pytest temp folder).
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,8 @@ from tests.conftest_browser import (
     CHART,
     CHROMIUM,
     CHROMIUM_ARGS,
+    COUNTER,
+    button,
     streamlit_server,
     wait_until_settled,
 )
@@ -25,12 +28,7 @@ playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
 
 pytestmark = BROWSER_MARKS
-COUNTER = '[data-testid="stMetric"]:has-text("Training step") [data-testid="stMetricValue"]'
 VARIANTS = "gru,gru_cho,blog,mgu"
-
-
-def button(page, label: str):
-    return page.locator('[data-testid="stButton"] button:visible', has_text=label)
 
 
 def box_around(page, text: str, exact: bool = False):
@@ -42,13 +40,6 @@ def box_around(page, text: str, exact: bool = False):
 
 def switch(page, label: str):
     return page.locator('[data-testid="stCheckbox"]', has_text=label)
-
-
-@pytest.fixture(scope="module")
-def shots(tmp_path_factory) -> Path:
-    folder = Path(os.environ.get("GRU_VIZ_SCREENSHOTS") or tmp_path_factory.mktemp("shots"))
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 def test_the_variants_train_beside_the_gru_with_their_gates_and_equations(shots: Path):
@@ -120,5 +111,29 @@ def test_the_jacobian_figure_and_the_memory_span_panel_on_a_lesson(shots: Path):
         wait_until_settled(page)
         page.mouse.move(800, 5)
         box_around(page, "How long can it remember?").screenshot(path=shots / "memory-span.png")
+        assert page.locator('[data-testid="stException"]').count() == 0
+        browser.close()
+
+
+@pytest.mark.parametrize(
+    ("lesson", "steps", "shot"),
+    [("blog_formula", "140", "lesson-blog.png"), ("lstm_bias", "300", "lesson-lstm-bias.png")],
+)
+def test_a_lab_lesson_shows_its_claim_on_its_trained_run(shots: Path, lesson, steps, shot):
+    with streamlit_server() as (url, _), playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        page = browser.new_page(viewport={"width": 1920, "height": 1080})
+        page.goto(f"{url}/?lesson={lesson}")
+        page.locator(CHART).first.wait_for(state="visible", timeout=90_000)
+        wait_until_settled(page)
+        button(page, "Jump to a trained run").click()  # nothing trained: no question
+        expect(page.locator(COUNTER)).to_have_text(steps)
+        # lstm_bias compares with your LSTM trained again without the bias (in the background,
+        # "Comparing…" meanwhile); the blog lesson reads its own run.
+        seen = page.get_by_text("Seen in your run", exact=False)
+        expect(seen).to_be_visible(timeout=240_000)
+        wait_until_settled(page)
+        page.mouse.move(800, 5)
+        page.screenshot(path=shots / shot)
         assert page.locator('[data-testid="stException"]').count() == 0
         browser.close()

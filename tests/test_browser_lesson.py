@@ -7,7 +7,6 @@ temp folder).
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
@@ -20,7 +19,10 @@ from tests.conftest_browser import (
     CHART,
     CHROMIUM,
     CHROMIUM_ARGS,
+    COUNTER,
     RUNNING_DONE,
+    button,
+    step_counter,
     streamlit_server,
 )
 
@@ -28,23 +30,6 @@ playwright_api = pytest.importorskip("playwright.sync_api")
 
 pytestmark = BROWSER_MARKS
 STEPS_TO_WATCH = 60
-COUNTER = '[data-testid="stMetric"]:has-text("Training step") [data-testid="stMetricValue"]'
-
-
-def step_counter(page) -> int:
-    metric = page.locator('[data-testid="stMetric"]', has_text="Training step")
-    return int(metric.locator('[data-testid="stMetricValue"]').inner_text().replace(",", ""))
-
-
-def button(page, text: str):
-    return page.locator('[data-testid="stButton"] button:visible', has_text=text)
-
-
-@pytest.fixture(scope="module")
-def shots(tmp_path_factory) -> Path:
-    folder = Path(os.environ.get("GRU_VIZ_SCREENSHOTS") or tmp_path_factory.mktemp("shots"))
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 def test_a_shared_lesson_link_opens_the_lesson_and_trains(shots: Path, capsys):

@@ -7,9 +7,6 @@ waits on page state, never on time.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 
 from tests.conftest_browser import (
@@ -17,7 +14,9 @@ from tests.conftest_browser import (
     CHART,
     CHROMIUM,
     CHROMIUM_ARGS,
+    COUNTER,
     RUNNING_DONE,
+    button,
     streamlit_server,
     wait_until_settled,
 )
@@ -28,7 +27,6 @@ expect = playwright_api.expect
 pytestmark = BROWSER_MARKS
 PROJECTOR = {"width": 1920, "height": 1080}
 LAPTOP = {"width": 800, "height": 900}
-COUNTER = '[data-testid="stMetric"]:has-text("Training step") [data-testid="stMetricValue"]'
 
 
 @pytest.fixture(scope="module")
@@ -39,13 +37,6 @@ def server():
         browser.close()
 
 
-@pytest.fixture(scope="module")
-def shots(tmp_path_factory) -> Path:
-    folder = Path(os.environ.get("GRU_VIZ_SCREENSHOTS") or tmp_path_factory.mktemp("shots"))
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
 def open_page(server, path: str = "/", viewport: dict = PROJECTOR):
     url, browser = server
     page = browser.new_context(viewport=viewport).new_page()
@@ -53,10 +44,6 @@ def open_page(server, path: str = "/", viewport: dict = PROJECTOR):
     page.locator(CHART).first.wait_for(state="visible", timeout=90_000)
     wait_until_settled(page)
     return page
-
-
-def button(page, label: str):
-    return page.locator('[data-testid="stButton"] button:visible', has_text=label)
 
 
 def test_a_lesson_guide_leaves_the_first_charts_on_a_1080p_screen(server, shots):
