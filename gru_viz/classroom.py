@@ -9,9 +9,10 @@ hundred costs a hundred cheap sends.
 
 Who may do what:
 
-* The class *code* (``AB7K-Q2MX``) is what students get: it lets them watch. Codes are random
-  (40 bits; enumerating a few thousand finds one with odds of about 1 in 10⁸) and carry the
-  letter of the server process that holds the class, so a proxy can route by it.
+* The class *code* (``AB7K-Q2MX``) is what students get: it lets them watch. A code is the
+  letter of the server process that holds the class (so a proxy can route by it) and seven
+  random characters (35 bits): 3,000 guesses against a process's 20 classes (``MAX_CLASSES``)
+  find one with odds of about 1 in 570,000.
 * The *teacher key* is a separate 256-bit secret, kept by the teacher's page on the server and
   filed under the teacher's browser (the key of ``runs``), never in an address. Only a caller
   who presents it can play, pause, change settings or end the class; a student who edits the
@@ -35,7 +36,7 @@ from gru_viz.figure_cache import FigureCache
 from gru_viz.session import TICK_SECONDS, TICK_TURN, LiveSession
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud from a projector
-CODE_LENGTH = 8  # 40 bits
+CODE_LENGTH = 8  # the process letter and 35 random bits
 TEACHER_GONE_SECONDS = 10 * 60
 VIEWER_SEEN_SECONDS = 10.0  # a viewer whose page has not asked for an update since is gone
 MAX_CLASSES = 20  # per process: each holds one run (a few MB) and, while playing, a worker

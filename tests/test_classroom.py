@@ -33,7 +33,7 @@ def wait_for(condition, seconds: float = 30.0) -> bool:
 
 def test_codes_are_readable_random_and_carry_the_process_letter():
     codes = {new_code() for _ in range(2000)}
-    assert len(codes) == 2000  # 40 bits: no collision in a few thousand
+    assert len(codes) == 2000  # 35 random bits: no collision in a few thousand
     for code in list(codes)[:50]:
         assert re.fullmatch(rf"[{CODE_ALPHABET}]{{4}}-[{CODE_ALPHABET}]{{4}}", code)
         assert code[0] == classroom.PROCESS_LETTER
