@@ -60,6 +60,14 @@ class RunView:
     heads: tuple[Head, ...] = ()
     head_weight: float | None = None
 
+    def jacobian_series(self, sample: int) -> dict[str, dict[str, np.ndarray]]:
+        """``jacobian.jacobian_series`` of the latest probes, computed once per view and sample:
+        the figure and its numbers both read it, and on a long sequence it takes seconds."""
+        memo = self.__dict__.setdefault("_jacobian_memo", {})  # a frozen view's own cache
+        if sample not in memo:
+            memo[sample] = jacobian.jacobian_series(self.probes, sample)
+        return memo[sample]
+
     def marks_of(self, sample: int) -> list[TimeMark]:
         return list(self.time_marks[sample]) if self.time_marks else []
 
@@ -402,7 +410,7 @@ def _grad_h(view: RunView, sel: Selection) -> go.Figure:
 
 
 def _jacobian(view: RunView, sel: Selection) -> go.Figure:
-    series = jacobian.jacobian_series(view.probes, sel.sample)
+    series = view.jacobian_series(sel.sample)
     layers = max((p.traces["h"].shape[0] for p in view.probes.values() if p.traces), default=1)
     return plots_jacobian.jacobian_figure(
         series, sel.sample, sel.cursor, marks=view.marks_of(sel.sample), layers=layers
@@ -410,7 +418,7 @@ def _jacobian(view: RunView, sel: Selection) -> go.Figure:
 
 
 def _jacobian_numbers(view: RunView) -> str:
-    return plots_jacobian.summary(jacobian.jacobian_series(view.probes, 0), 0)
+    return plots_jacobian.summary(view.jacobian_series(0), 0)
 
 
 def _prediction(view: RunView, sel: Selection) -> go.Figure:
