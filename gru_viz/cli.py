@@ -184,7 +184,7 @@ def train_command(args: argparse.Namespace, stderr: TextIO) -> int:
 
 
 def sweep_command(args: argparse.Namespace, stderr: TextIO) -> int:
-    from gru_viz import sweep  # imported late so `--help` answers quickly
+    from gru_viz import sweep, sweep_report  # imported late so `--help` answers quickly
 
     if args.seq_len is not None:
         raise UsageError("--seq-len: a sweep takes its sequence lengths from --lengths")
@@ -211,7 +211,7 @@ def sweep_command(args: argparse.Namespace, stderr: TextIO) -> int:
         runner.cancel()
         bar.close()
         if runner.rows:
-            written = sweep.write_files(runner.rows, out, plan)
+            written = sweep_report.write_files(runner.rows, out, plan)
             done = runner.progress().runs_done
             stderr.write(f"interrupted: wrote the {done} finished runs of {len(plan)} to {out}/: ")
             stderr.write(" ".join(written) + "\n")
@@ -222,9 +222,9 @@ def sweep_command(args: argparse.Namespace, stderr: TextIO) -> int:
     took = sweep.format_duration(state.busy_seconds)
     bar.show(state.fraction, f"{state.describe()} in {took}", force=True)
     bar.close()
-    written = sweep.write_files(runner.rows, out, plan)
+    written = sweep_report.write_files(runner.rows, out, plan)
     stderr.write(f"final loss ÷ baseline, mean of {len(plan.seeds)} seed(s) (1 = baseline):\n")
-    stderr.write(sweep.share_text(runner.rows) + "\n")
+    stderr.write(sweep_report.share_text(runner.rows) + "\n")
     stopped = [r for r in runner.rows if r["stopped"] is not None]
     for row in stopped:
         stderr.write(

@@ -13,7 +13,7 @@ import pytest
 import streamlit
 from streamlit.testing.v1 import AppTest
 
-from gru_viz import sweep
+from gru_viz import sweep, sweep_report
 from gru_viz.config import RunConfig
 from gru_viz.dashboard import memory_span
 from gru_viz.lessons import LESSONS
@@ -69,7 +69,7 @@ def chart(at: AppTest) -> dict:
 
 
 def figure_of(rows) -> dict:
-    return json.loads(sweep.sweep_figure(rows).to_json())
+    return json.loads(sweep_report.sweep_figure(rows).to_json())
 
 
 def state(at: AppTest) -> memory_span.SpanState:

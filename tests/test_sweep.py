@@ -16,7 +16,7 @@ import plotly
 import plotly.graph_objects as go
 import pytest
 
-from gru_viz import sweep
+from gru_viz import sweep, sweep_report
 from gru_viz.cli import main
 from gru_viz.config import ConfigError, RunConfig
 from gru_viz.numbers import recent_loss
@@ -162,7 +162,7 @@ def test_the_html_is_self_contained_with_a_trace_per_model_and_the_seeds(tiny):
 
 
 def test_the_figure_draws_seed_means_seed_points_and_the_baseline(one_shot):
-    figure = sweep.sweep_figure(one_shot)
+    figure = sweep_report.sweep_figure(one_shot)
     names = [t.name for t in figure.data]
     assert names == [
         "GRU (mean of 2 seeds)",
@@ -184,7 +184,7 @@ def test_the_figure_draws_seed_means_seed_points_and_the_baseline(one_shot):
     # The builder skips plotly's validation: plotly itself must accept the same figure.
     validated = go.Figure(figure.to_dict())
     assert json.loads(validated.to_json()) == json.loads(figure.to_json())
-    assert sweep.sweep_figure([]).data == ()
+    assert sweep_report.sweep_figure([]).data == ()
 
 
 def test_a_signal_task_draws_its_memoryless_reference_and_copy_sweeps_the_lag():
@@ -193,13 +193,13 @@ def test_a_signal_task_draws_its_memoryless_reference_and_copy_sweeps_the_lag():
         | dict(memoryless_loss=0.5, steps=5, stopped=None)
         for n in (10, 40)
     ]
-    figure = sweep.sweep_figure(rows)
+    figure = sweep_report.sweep_figure(rows)
     assert figure.data[-1].name == "best without memory"
     np.testing.assert_allclose(figure.data[-1].y, [0.25, 0.25])
     assert figure.layout.xaxis.type == "log" and list(figure.layout.xaxis.tickvals) == [10, 40]
-    assert "below it a model uses memory" in sweep.reading(rows)
+    assert "below it a model uses memory" in sweep_report.reading(rows)
     copy_rows = [dict(r, task="copy", memoryless_loss=None) for r in rows]
-    assert sweep.sweep_figure(copy_rows).layout.xaxis.title.text.startswith("lag")
+    assert sweep_report.sweep_figure(copy_rows).layout.xaxis.title.text.startswith("lag")
 
 
 def test_a_stopped_model_counts_with_its_last_recorded_mean():
@@ -214,7 +214,7 @@ def test_a_stopped_model_counts_with_its_last_recorded_mean():
         assert row["steps"] == row["stopped"] - 1 == len(slot.history)
         assert row["final_loss"] == recent_loss(slot.history.array("loss"))
         assert math.isfinite(row["final_loss"])
-    assert "2 runs stopped (diverged)" in sweep.reading(rows)
+    assert "2 runs stopped (diverged)" in sweep_report.reading(rows)
     assert sweep.from_csv(sweep.to_csv(rows))[0]["stopped"] == rows[0]["stopped"]
 
 
@@ -261,10 +261,11 @@ def test_an_interrupted_cli_sweep_writes_the_finished_runs(tmp_path, monkeypatch
 
 def test_the_figure_and_the_page_need_no_torch():
     script = (
-        "import sys; from gru_viz import sweep; "
+        "import sys; from gru_viz import sweep_report; "
         "rows = [dict(task='adding', model='gru', seq_len=5, seed=0, final_loss=0.1, "
         "baseline=1/6, memoryless_loss=None, steps=3, stopped=None)]; "
-        "sweep.sweep_figure(rows); sweep.build_html(rows); print(sweep.share_text(rows)); "
+        "sweep_report.sweep_figure(rows); sweep_report.build_html(rows); "
+        "print(sweep_report.share_text(rows)); "
         "assert 'torch' not in sys.modules"
     )
     result = subprocess.run(

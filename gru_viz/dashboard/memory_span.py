@@ -34,7 +34,7 @@ from pathlib import Path
 import streamlit as st
 from streamlit.logger import get_logger
 
-from gru_viz import sweep
+from gru_viz import sweep, sweep_report
 from gru_viz.config import FIELD_BY_NAME, ConfigError, RunConfig
 from gru_viz.dashboard.plot import plot
 from gru_viz.kinds import title
@@ -437,8 +437,8 @@ def _contents(live: LiveSession, state: SpanState) -> None:
         st.progress(progress.fraction, text=progress_text(progress, state.task, eta))
     elif shown is not None and rows:
         st.caption(_where_from(sources, len(shown)))
-    plot(sweep.sweep_figure(rows), key=CHART_KEY, png_name=f"memory-span-{cfg.task}")
-    st.caption(sweep.reading(rows))
+    plot(sweep_report.sweep_figure(rows), key=CHART_KEY, png_name=f"memory-span-{cfg.task}")
+    st.caption(sweep_report.reading(rows))
     st.download_button(
         "Download the sweep (CSV)",
         lambda rows=rows: sweep.to_csv(rows),
