@@ -105,3 +105,16 @@ def step_counter(page) -> int:
 def button(page, label: str):
     """A visible button by (part of) its label."""
     return page.locator('[data-testid="stButton"] button:visible', has_text=label)
+
+
+def open_dashboard(playwright, url: str, viewport: dict[str, int]):
+    """A fresh headless Chromium at ``url``: (browser, page), once the page's first dashboard
+    chart is drawn and the page has settled."""
+    browser = playwright.chromium.launch(
+        executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+    )
+    page = browser.new_page(viewport=viewport)
+    page.goto(url)
+    page.locator(CHART).first.wait_for(state="visible", timeout=90_000)
+    wait_until_settled(page)
+    return browser, page

@@ -16,10 +16,9 @@ import pytest
 from tests.conftest_browser import (
     BROWSER_MARKS,
     CHART,
-    CHROMIUM,
-    CHROMIUM_ARGS,
     COUNTER,
     button,
+    open_dashboard,
     streamlit_server,
     wait_until_settled,
 )
@@ -29,6 +28,8 @@ expect = playwright_api.expect
 
 pytestmark = BROWSER_MARKS
 VARIANTS = "gru,gru_cho,blog,mgu"
+WIDE = {"width": 1600, "height": 1400}
+PROJECTOR = {"width": 1920, "height": 1080}
 
 
 def box_around(page, text: str, exact: bool = False):
@@ -44,11 +45,9 @@ def switch(page, label: str):
 
 def test_the_variants_train_beside_the_gru_with_their_gates_and_equations(shots: Path):
     with streamlit_server() as (url, _), playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        page = browser.new_page(viewport={"width": 1600, "height": 1400})
-        page.goto(f"{url}/?models={VARIANTS}&seq_len=30&probe_every=10")
-        page.locator(CHART).first.wait_for(state="visible", timeout=90_000)
-        wait_until_settled(page)
+        browser, page = open_dashboard(
+            p, f"{url}/?models={VARIANTS}&seq_len=30&probe_every=10", WIDE
+        )
         models = page.locator('[data-testid="stSidebar"] [data-testid="stMultiSelect"]')
         for name in ("GRU (Cho 2014)", "Blog GRU (r outside tanh)", "MGU"):
             expect(models.get_by_text(name, exact=False).first).to_be_visible()
@@ -72,11 +71,7 @@ def test_the_variants_train_beside_the_gru_with_their_gates_and_equations(shots:
 
 def test_the_jacobian_figure_and_the_memory_span_panel_on_a_lesson(shots: Path):
     with streamlit_server() as (url, _), playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        page = browser.new_page(viewport={"width": 1600, "height": 1400})
-        page.goto(f"{url}/?lesson=forget")
-        page.locator(CHART).first.wait_for(state="visible", timeout=90_000)
-        wait_until_settled(page)
+        browser, page = open_dashboard(p, f"{url}/?lesson=forget", WIDE)
         button(page, "Jump to a trained run").click()  # nothing trained: no question
         expect(page.locator(COUNTER)).to_have_text("260")
         wait_until_settled(page)
@@ -121,11 +116,7 @@ def test_the_jacobian_figure_and_the_memory_span_panel_on_a_lesson(shots: Path):
 )
 def test_a_lab_lesson_shows_its_claim_on_its_trained_run(shots: Path, lesson, steps, shot):
     with streamlit_server() as (url, _), playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        page = browser.new_page(viewport={"width": 1920, "height": 1080})
-        page.goto(f"{url}/?lesson={lesson}")
-        page.locator(CHART).first.wait_for(state="visible", timeout=90_000)
-        wait_until_settled(page)
+        browser, page = open_dashboard(p, f"{url}/?lesson={lesson}", PROJECTOR)
         button(page, "Jump to a trained run").click()  # nothing trained: no question
         expect(page.locator(COUNTER)).to_have_text(steps)
         # lstm_bias compares with your LSTM trained again without the bias (in the background,
@@ -134,6 +125,9 @@ def test_a_lab_lesson_shows_its_claim_on_its_trained_run(shots: Path, lesson, st
         expect(seen).to_be_visible(timeout=240_000)
         wait_until_settled(page)
         page.mouse.move(800, 5)
+        # The clicked button keeps focus, and with it its tooltip over the guide: let it go.
+        page.evaluate("document.activeElement && document.activeElement.blur()")
+        expect(page.locator('[data-testid="stTooltipContent"]')).to_have_count(0)
         page.screenshot(path=shots / shot)
         assert page.locator('[data-testid="stException"]').count() == 0
         browser.close()

@@ -148,7 +148,8 @@ def student_banner(run: ClassRun) -> None:
             "sequence, time step, zoom and the extra views are yours; the training controls "
             "and settings are the teacher's."
         )
-    left, right = st.columns([4, 1], vertical_alignment="center")
+    # 3:1, not 4:1: at 1280 px the button read "Continue on my…" in a fifth of the width.
+    left, right = st.columns([3, 1], vertical_alignment="center")
     left.info(text, icon=":material/co_present:")
     right.button(
         "Continue on my own",

@@ -15,7 +15,7 @@ import numpy as np
 from gru_viz.config import RunConfig
 from gru_viz.lessons.comparisons import Comparisons, Pending
 from gru_viz.models import Intervention
-from gru_viz.numbers import RECENT, recent_loss, share_of
+from gru_viz.numbers import RECENT, format_number, recent_loss, share_of
 from gru_viz.records import BoundedSeries, ProbeResult
 from gru_viz.trainer import ModelSlot, Trainer
 
@@ -48,9 +48,8 @@ def pct(fraction: float) -> str:
 
 
 def num(value: float) -> str:
-    if math.isnan(value):
-        return "—"
-    return f"{value:.2g}" if 0.01 <= abs(value) < 1000 else f"{value:.0e}"
+    """Two significant digits, for people: 0.0052, 3.8 × 10⁻⁵ (never "5e-03")."""
+    return format_number(value, 2)
 
 
 def each(values: dict[str, float]) -> str:
