@@ -23,7 +23,8 @@ without traces, as the trace budget leaves old snapshots anyway).
 by the rules of ``gru_viz.checkpoint``: torch's zip format only, bounded sizes, unpickled with
 ``torch.load(weights_only=True)``, and every tensor checked for its exact type, shape and (where
 it must be) finite values before a value is read. ``read_run`` adds the checks on the path: a
-regular file, opened without waiting on a FIFO.
+regular file, opened without waiting on a FIFO. The checks of each part live in
+``gru_viz.run_checks``.
 
 ``copy_run`` forks a run in memory (a class's "fork this run") with the same semantics, keeping
 every snapshot as it is. Call these under the session's lock (``LiveSession.export``), as a
@@ -50,17 +51,32 @@ import numpy as np
 import torch
 
 from gru_viz import safe_torch_file
-from gru_viz.checkpoint import SIZE_LIMITS
 from gru_viz.config import (
     FIELD_BY_NAME,
     RunConfig,
-    config_from_strings,
     config_to_strings,
     format_value,
 )
 from gru_viz.models import NO_INTERVENTION, Intervention
 from gru_viz.probe import probe
-from gru_viz.records import BoundedSeries, Event, ProbeResult, ProbeSnapshots
+from gru_viz.records import BoundedSeries, ProbeResult, ProbeSnapshots
+from gru_viz.run_checks import (
+    MAX_HIDDEN,
+    MAX_STEPS,
+    SnapshotError,
+    as_bool,
+    as_dict,
+    as_int,
+    as_text,
+    check_config,
+    check_events,
+    check_intervention,
+    check_series,
+    check_state,
+    check_tensor,
+    exact_keys,
+    show,
+)
 from gru_viz.trainer import ModelSlot, Trainer, make_optimizer
 
 FORMAT = "gru-viz-run/1"
@@ -70,13 +86,7 @@ RUNS_DIR = Path(__file__).resolve().with_name("lesson_runs")
 KEEP_BETWEEN = 3
 MAX_RUN_BYTES = 16 * 1024 * 1024  # a lesson's run is ~200 kB; a long run's history adds ~1 MB
 RUN_FILE = "run file"  # what refusals call it
-MAX_STEPS = 10**9
-MAX_SERIES_ROWS = 1_000_000
 MAX_SNAPSHOTS = 1_000
-MAX_EVENTS = 10_000
-MAX_TEXT = 4_000
-MAX_NAME = 64
-MAX_HIDDEN = SIZE_LIMITS["hidden_size"]
 # The per-parameter state each optimizer keeps (cfg.optimizer -> names); SGD without momentum
 # keeps none.
 OPTIMIZER_STATE = {"adam": ("step", "exp_avg", "exp_avg_sq"), "sgd": ()}
@@ -103,10 +113,6 @@ _ENTRY = frozenset(
     ("step", "grad_h_norm", "prediction", "loss", "sigma_max", "weights", "traces")
     + ("intervention",)
 )
-
-
-class SnapshotError(ValueError):
-    """The data is not a gru-viz run we can load safely; the message says why."""
 
 
 # -- saving ----------------------------------------------------------------------------------
@@ -337,22 +343,25 @@ def _restore(state: object, with_snapshots: bool = True) -> Trainer:
     """Build the trainer ``state`` describes, checking every part before using it."""
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise SnapshotError("not a gru-viz run (missing format marker)")
-    _exact_keys("the run", state, _TOP)
-    cfg, initial = _config(state["config"], "config"), _config(state["initial_config"], "initial")
+    exact_keys("the run", state, _TOP)
+    cfg, initial = (
+        check_config(state["config"], "config"),
+        check_config(state["initial_config"], "initial"),
+    )
     if cfg.structural_changes(initial):
         raise SnapshotError("config and initial config differ in settings that rebuild a run")
-    step_count = _int(state["step_count"], "step_count", 0, MAX_STEPS)
-    hidden = _dict(state["hidden_sizes"], "hidden_sizes")
-    slots = _dict(state["slots"], "slots")
+    step_count = as_int(state["step_count"], "step_count", 0, MAX_STEPS)
+    hidden = as_dict(state["hidden_sizes"], "hidden_sizes")
+    slots = as_dict(state["slots"], "slots")
     for name, part in (("hidden_sizes", hidden), ("slots", slots)):
         if list(part) != list(cfg.models):
             raise SnapshotError(f"{name} has {list(part)[:8]}, not the config's models")
     # Sizes matched to the GRU's parameter count are at most 4 x its own (hidden_sizes_for): a
     # model is never much larger than the config, whose cost the config's budget has bounded.
     most = min(MAX_HIDDEN, 4 * cfg.hidden_size)
-    sizes = {kind: _int(h, f"hidden size of {kind}", 1, most) for kind, h in hidden.items()}
-    events = _events(state["events"], initial, step_count)
-    generator_state = _tensor(
+    sizes = {kind: as_int(h, f"hidden size of {kind}", 1, most) for kind, h in hidden.items()}
+    events = check_events(state["events"], initial, step_count)
+    generator_state = check_tensor(
         state["data_generator"], "data_generator", torch.Generator().get_state().shape, torch.uint8
     )
 
@@ -366,58 +375,60 @@ def _restore(state: object, with_snapshots: bool = True) -> Trainer:
     except (RuntimeError, ValueError) as err:
         raise SnapshotError(f"data_generator: {safe_torch_file.first_line(err)}") from None
     for kind, slot in trainer.slots.items():
-        _restore_slot(trainer, slot, _dict(slots[kind], kind), with_snapshots)
+        _restore_slot(trainer, slot, as_dict(slots[kind], kind), with_snapshots)
     return trainer
 
 
 def _restore_slot(trainer: Trainer, slot: ModelSlot, data: dict, with_snapshots: bool) -> None:
     kind, model, cfg = slot.kind, slot.model, trainer.cfg
-    _exact_keys(kind, data, _SLOT)
+    exact_keys(kind, data, _SLOT)
     template = slot.latest  # the probe the new trainer took: the shapes every probe has
     params = dict(model.named_parameters())
-    weights = _state(data["weights"], f"{kind}.weights", model.state_dict())
+    weights = check_state(data["weights"], f"{kind}.weights", model.state_dict())
     model.load_state_dict(weights)  # copies into the parameters
 
     slot.make_optimizer = functools.partial(make_optimizer, cfg, model)
     slot._optimizer = None
     if data["optimizer"] is not None:
-        _restore_optimizer(slot, _dict(data["optimizer"], f"{kind}.optimizer"), cfg, params)
-    slot.history = _series(data["history"], f"{kind}.history", trainer.step_count)
-    slot.probe_series = _series(data["probe_series"], f"{kind}.probe_series", trainer.step_count)
+        _restore_optimizer(slot, as_dict(data["optimizer"], f"{kind}.optimizer"), cfg, params)
+    slot.history = check_series(data["history"], f"{kind}.history", trainer.step_count)
+    slot.probe_series = check_series(
+        data["probe_series"], f"{kind}.probe_series", trainer.step_count
+    )
     stopped = data["stopped"]
-    slot.stopped = None if stopped is None else _text(stopped, f"{kind}.stopped")
-    slot.intervention = _intervention(data["intervention"], f"{kind}.intervention")
-    slot.intervene_in_training = _bool(data["intervene_in_training"], "intervene_in_training")
+    slot.stopped = None if stopped is None else as_text(stopped, f"{kind}.stopped")
+    slot.intervention = check_intervention(data["intervention"], f"{kind}.intervention")
+    slot.intervene_in_training = as_bool(data["intervene_in_training"], "intervene_in_training")
     slot._last_good = []  # filled before each update; what it held before one never matters
     slot._healthy = None
     if data["healthy"] is not None:
-        healthy = _dict(data["healthy"], f"{kind}.healthy")
-        _exact_keys(f"{kind}.healthy", healthy, {"step", "weights"})
-        step = _int(healthy["step"], f"{kind}.healthy.step", 0, trainer.step_count)
-        kept = _state(healthy["weights"], f"{kind}.healthy.weights", params)
+        healthy = as_dict(data["healthy"], f"{kind}.healthy")
+        exact_keys(f"{kind}.healthy", healthy, {"step", "weights"})
+        step = as_int(healthy["step"], f"{kind}.healthy.step", 0, trainer.step_count)
+        kept = check_state(healthy["weights"], f"{kind}.healthy.weights", params)
         slot._healthy = (step, [kept[name].clone() for name in params])
     if with_snapshots:  # (copy_run copies them as they are)
         _restore_snapshots(trainer, slot, data, template)
 
 
 def _restore_optimizer(slot: ModelSlot, data: dict, cfg: RunConfig, params: dict) -> None:
-    _exact_keys(f"{slot.kind}.optimizer", data, {"lr", "state"})
+    exact_keys(f"{slot.kind}.optimizer", data, {"lr", "state"})
     lr = data["lr"]
     if type(lr) is not float or not math.isfinite(lr) or lr <= 0:
-        raise SnapshotError(f"{slot.kind}.optimizer.lr {_show(lr)} is not a positive number")
-    kept = _dict(data["state"], f"{slot.kind}.optimizer.state")
+        raise SnapshotError(f"{slot.kind}.optimizer.lr {show(lr)} is not a positive number")
+    kept = as_dict(data["state"], f"{slot.kind}.optimizer.state")
     names = list(params)
     state = {}
     for name, values in kept.items():
         if name not in params:
-            raise SnapshotError(f"{slot.kind}.optimizer.state has an unexpected key {_show(name)}")
+            raise SnapshotError(f"{slot.kind}.optimizer.state has an unexpected key {show(name)}")
         where = f"{slot.kind}.optimizer.state.{name}"
-        values = _dict(values, where)
-        _exact_keys(where, values, set(OPTIMIZER_STATE[cfg.optimizer]))
+        values = as_dict(values, where)
+        exact_keys(where, values, set(OPTIMIZER_STATE[cfg.optimizer]))
         parsed = {}
         for key, value in values.items():
             shape = () if key == "step" else params[name].shape
-            tensor = _tensor(value, f"{where}.{key}", shape, torch.float32, finite=True)
+            tensor = check_tensor(value, f"{where}.{key}", shape, torch.float32, finite=True)
             if key in ("step", "exp_avg_sq") and bool((tensor < 0).any()):
                 raise SnapshotError(f"{where}.{key} is negative")
             parsed[key] = tensor.clone()  # never shared: Adam updates these in place
@@ -432,10 +443,12 @@ def _restore_optimizer(slot: ModelSlot, data: dict, cfg: RunConfig, params: dict
 
 def _restore_snapshots(trainer: Trainer, slot: ModelSlot, data: dict, template) -> None:
     where = f"{slot.kind}.snapshots"
-    snaps = _dict(data["snapshots"], where)
-    _exact_keys(where, snaps, {"capacity", "trace_budget_bytes", "entries"})
-    capacity = _int(snaps["capacity"], f"{where}.capacity", 1, MAX_SNAPSHOTS)
-    budget = _int(snaps["trace_budget_bytes"], f"{where}.trace_budget_bytes", 0, MAX_RUN_BYTES * 64)
+    snaps = as_dict(data["snapshots"], where)
+    exact_keys(where, snaps, {"capacity", "trace_budget_bytes", "entries"})
+    capacity = as_int(snaps["capacity"], f"{where}.capacity", 1, MAX_SNAPSHOTS)
+    budget = as_int(
+        snaps["trace_budget_bytes"], f"{where}.trace_budget_bytes", 0, MAX_RUN_BYTES * 64
+    )
     entries = snaps["entries"]
     if type(entries) is not list or len(entries) > capacity:
         raise SnapshotError(f"{where}.entries is not a list of at most {capacity} snapshots")
@@ -446,7 +459,7 @@ def _restore_snapshots(trainer: Trainer, slot: ModelSlot, data: dict, template) 
     latest = data["latest"]
     if type(latest) is str:
         if latest != "last" or not restored.results:
-            raise SnapshotError(f"{slot.kind}.latest {_show(latest)} names no snapshot")
+            raise SnapshotError(f"{slot.kind}.latest {show(latest)} names no snapshot")
         slot.latest = restored.results[-1]  # the same object, as in a live run
     elif latest is None:
         slot.latest = None
@@ -456,23 +469,25 @@ def _restore_snapshots(trainer: Trainer, slot: ModelSlot, data: dict, template) 
 
 
 def _result(trainer, slot, scratch, entry, where: str, template: ProbeResult) -> ProbeResult:
-    entry = _dict(entry, where)
-    _exact_keys(where, entry, _ENTRY)
-    step = _int(entry["step"], f"{where}.step", 0, trainer.step_count)
+    entry = as_dict(entry, where)
+    exact_keys(where, entry, _ENTRY)
+    step = as_int(entry["step"], f"{where}.step", 0, trainer.step_count)
 
     def array(name: str, like: np.ndarray) -> np.ndarray:
-        return _tensor(entry[name], f"{where}.{name}", like.shape, torch.float32).numpy().copy()
+        return (
+            check_tensor(entry[name], f"{where}.{name}", like.shape, torch.float32).numpy().copy()
+        )
 
     shapes = {k: torch.from_numpy(v) for k, v in template.weights.items()}
-    stored = _state(entry["weights"], f"{where}.weights", shapes)
+    stored = check_state(entry["weights"], f"{where}.weights", shapes)
     weights = {k: v.numpy().copy() for k, v in stored.items()}
     sigma = entry["sigma_max"]
     if type(sigma) is not float or not math.isfinite(sigma):
-        raise SnapshotError(f"{where}.sigma_max {_show(sigma)} is not a finite number")
-    traces = _bool(entry["traces"], f"{where}.traces")
+        raise SnapshotError(f"{where}.sigma_max {show(sigma)} is not a finite number")
+    traces = as_bool(entry["traces"], f"{where}.traces")
     intervention = NO_INTERVENTION
     if entry["intervention"] is not None:
-        intervention = _intervention(entry["intervention"], f"{where}.intervention")
+        intervention = check_intervention(entry["intervention"], f"{where}.intervention")
     return ProbeResult(
         step=step,
         kind=slot.kind,
@@ -483,179 +498,6 @@ def _result(trainer, slot, scratch, entry, where: str, template: ProbeResult) ->
         sigma_max=sigma,
         weights=weights,
     )
-
-
-# -- checks of each part ---------------------------------------------------------------------
-def _config(values: object, where: str) -> RunConfig:
-    values = _dict(values, where)
-    for name, value in values.items():
-        if name not in FIELD_BY_NAME or type(value) is not str:
-            raise SnapshotError(f"{where} has {_show(name)}: {_show(value)}, not a setting")
-    cfg, problems = config_from_strings(values)  # a field a file lacks keeps its default
-    if problems:
-        raise SnapshotError(f"{where}: {problems[0]}")
-    return cfg
-
-
-def _events(values: object, initial: RunConfig, step_count: int) -> list[Event]:
-    if type(values) is not list or len(values) > MAX_EVENTS:
-        raise SnapshotError(f"events is not a list of at most {MAX_EVENTS}")
-    events, running = [], initial
-    for i, value in enumerate(values):
-        where = f"events[{i}]"
-        value = _dict(value, where)
-        _exact_keys(where, value, {"step", "kind", "text", "affects_training", "changes"})
-        changes = value["changes"]
-        if type(changes) is not list or not all(
-            type(c) is list and len(c) == 2 and type(c[0]) is str for c in changes
-        ):
-            raise SnapshotError(f"{where}.changes is not a list of [setting, value] pairs")
-        names = [name for name, _ in changes]
-        if len(set(names)) != len(names) or not set(names) <= FIELD_BY_NAME.keys():
-            raise SnapshotError(f"{where}.changes names an unknown or repeated setting")
-        # Each change read as the setting it names would read it, on the settings before it.
-        running, problems = config_from_strings(dict(changes), running)
-        if problems:
-            raise SnapshotError(f"{where}.changes: {problems[0]}")
-        events.append(
-            Event(
-                _int(value["step"], f"{where}.step", 0, step_count),
-                _text(value["kind"], f"{where}.kind", MAX_NAME),
-                _text(value["text"], f"{where}.text"),
-                _bool(value["affects_training"], f"{where}.affects_training"),
-                tuple((name, getattr(running, name)) for name in names),
-            )
-        )
-    return events
-
-
-def _series(value: object, where: str, step_count: int) -> BoundedSeries:
-    value = _dict(value, where)
-    _exact_keys(where, value, {"capacity", "stride", "columns"})
-    capacity = _int(value["capacity"], f"{where}.capacity", 1, MAX_SERIES_ROWS)
-    stride = _int(value["stride"], f"{where}.stride", 1, MAX_STEPS)
-    if stride & (stride - 1):
-        raise SnapshotError(f"{where}.stride {stride} is not a power of two")
-    columns = _dict(value["columns"], f"{where}.columns")
-    if columns and next(iter(columns)) != "step":
-        raise SnapshotError(f"{where} has no step column first")
-    rows = None
-    for name, column in columns.items():
-        _text(name, f"{where} column name", MAX_NAME)
-        if type(column) is not torch.Tensor or column.dim() != 1:
-            raise SnapshotError(f"{where}.{name} is not a column")
-        rows = len(column) if rows is None else rows
-        # Its length, checked before any value is read (a view can claim any length).
-        _tensor(column, f"{where}.{name}", (rows,), torch.float64)
-    if rows is not None and rows > capacity:
-        raise SnapshotError(f"{where} has {rows} rows; its capacity is {capacity}")
-    values = {name: column.tolist() for name, column in columns.items()}
-    steps = values.get("step", [])
-    if not all(
-        math.isfinite(s) and s == int(s) and 0 <= s <= step_count and int(s) % stride == 0
-        for s in steps
-    ) or any(b < a for a, b in zip(steps, steps[1:], strict=False)):
-        raise SnapshotError(f"{where}.step holds steps this run cannot have")
-    series = BoundedSeries(capacity)
-    series.stride = stride
-    for row in range(len(steps)):  # appended as the trainer appended them
-        series.append(int(steps[row]), **{n: v[row] for n, v in values.items() if n != "step"})
-    if len(series) != len(steps):
-        raise SnapshotError(f"{where} does not fit its capacity")
-    return series
-
-
-def _intervention(value: object, where: str) -> Intervention:
-    value = _dict(value, where)
-    _exact_keys(where, value, {"clamp_update", "clamp_reset", "ablate_units"})
-    clamps = {}
-    for name in ("clamp_update", "clamp_reset"):
-        clamp = value[name]
-        if clamp is not None and (type(clamp) is not float or not 0.0 <= clamp <= 1.0):
-            raise SnapshotError(f"{where}.{name} {_show(clamp)} is not a number in 0..1")
-        clamps[name] = clamp
-    units = value["ablate_units"]
-    if (
-        type(units) is not list
-        or len(units) > MAX_HIDDEN
-        or not all(type(u) is int and 0 <= u < MAX_HIDDEN for u in units)
-        or len(set(units)) != len(units)
-    ):
-        raise SnapshotError(f"{where}.ablate_units is not a list of distinct unit numbers")
-    return Intervention(ablate_units=tuple(units), **clamps)
-
-
-def _state(value: object, where: str, like: Mapping[str, torch.Tensor]) -> dict:
-    """Exactly ``like``'s keys, each a finite float32 tensor of its shape."""
-    value = _dict(value, where)
-    for key in value:
-        if key not in like:
-            raise SnapshotError(f"{where} has an unexpected key {_show(key)}")
-    missing = [key for key in like if key not in value]
-    if missing:
-        raise SnapshotError(f"{where} lacks {missing[0]}")
-    return {
-        key: _tensor(value[key], f"{where}.{key}", tuple(t.shape), torch.float32, finite=True)
-        for key, t in like.items()
-    }
-
-
-def _tensor(value: object, where: str, shape, dtype: torch.dtype, finite: bool = False):
-    # Meta, sparse, nested and quantised tensors all unpickle; none belongs in a run.
-    if (
-        type(value) is not torch.Tensor
-        or value.is_nested
-        or value.layout != torch.strided
-        or value.device.type != "cpu"
-        or value.dtype != dtype
-    ):
-        raise SnapshotError(f"{where} is not a dense CPU tensor of {dtype}")
-    # The shape before any value: a zero-stride view of one stored number can claim 10^12.
-    if tuple(value.shape) != tuple(shape):
-        raise SnapshotError(f"{where} has shape {tuple(value.shape)}, expected {tuple(shape)}")
-    if finite and not bool(torch.isfinite(value).all()):
-        raise SnapshotError(f"{where} holds NaN or infinite values")
-    return value
-
-
-def _exact_keys(where: str, value: dict, keys) -> None:
-    keys = frozenset(keys)
-    if keys - value.keys():
-        raise SnapshotError(f"{where} lacks {', '.join(sorted(keys - value.keys()))}")
-    extra = value.keys() - keys
-    if extra:
-        raise SnapshotError(f"{where} has an unexpected key {_show(next(iter(extra)))}")
-
-
-def _dict(value: object, where: str) -> dict:
-    if not isinstance(value, dict) or not all(type(k) is str for k in value):
-        raise SnapshotError(f"{where} is {_show(value)}, not a dict with names for keys")
-    return value
-
-
-def _int(value: object, where: str, lo: int, hi: int) -> int:
-    if type(value) is not int or not lo <= value <= hi:
-        raise SnapshotError(f"{where} {_show(value)} is not a whole number in {lo}..{hi}")
-    return value
-
-
-def _bool(value: object, where: str) -> bool:
-    if type(value) is not bool:
-        raise SnapshotError(f"{where} {_show(value)} is not true or false")
-    return value
-
-
-def _text(value: object, where: str, most: int = MAX_TEXT) -> str:
-    if type(value) is not str or len(value) > most:
-        raise SnapshotError(f"{where} is not a text of at most {most} characters")
-    return value
-
-
-def _show(value: object) -> str:
-    """Short, and never formats a tensor (a view can claim 10^12 elements)."""
-    if type(value) in (str, int, float, bool, type(None)):
-        return repr(value)[:40]
-    return f"<{type(value).__name__}>"
 
 
 # -- the lessons' trained runs ---------------------------------------------------------------
