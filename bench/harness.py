@@ -72,5 +72,10 @@ def wait_healthy(
             time.sleep(0.2)
 
 
+def launch_chromium(playwright, args: list[str] = CHROMIUM_ARGS):
+    """Debian's headless Chromium (Playwright cannot download its own here)."""
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=args, headless=True)
+
+
 def chromium_available() -> bool:
     return Path(CHROMIUM).exists() or shutil.which(CHROMIUM) is not None

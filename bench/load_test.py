@@ -30,7 +30,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from bench.harness import CHROMIUM, CHROMIUM_ARGS, ROOT, free_port, wait_healthy
+from bench.harness import CHROMIUM_ARGS, ROOT, free_port, launch_chromium, wait_healthy
 from bench.processes import (
     chromium_pids,
     cpu_seconds,
@@ -155,10 +155,7 @@ def run_sessions(
     memory: dict[str, float] = {}
     cpu: dict[str, float] = {}
     with sync_playwright() as p:
-        launched = [
-            p.chromium.launch(executable_path=CHROMIUM, args=LOAD_ARGS, headless=True)
-            for _ in range(max(1, min(browsers, sessions)))
-        ]
+        launched = [launch_chromium(p, LOAD_ARGS) for _ in range(max(1, min(browsers, sessions)))]
         pages = []
         for i in range(sessions):
             context = launched[i % len(launched)].new_context(
@@ -462,7 +459,7 @@ def warm_up(url: str) -> None:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=LOAD_ARGS, headless=True)
+        browser = launch_chromium(p, LOAD_ARGS)
         page = browser.new_page()
         page.goto(url, timeout=120_000)
         page.wait_for_selector(READY, timeout=120_000)

@@ -19,6 +19,7 @@ from bench.harness import (  # noqa: F401 (re-exported for the browser tests)
     ROOT,
     chromium_available,
     free_port,
+    launch_chromium,
     streamlit_command,
     wait_healthy,
 )
@@ -72,6 +73,7 @@ BROWSER_MARKS = [
 PLACEHOLDER_CHART = '[data-testid="gvPlotlyChart"][data-name="loading"]'
 CHART = '[data-testid="gvPlotlyChart"].js-plotly-plot:not([data-name="loading"])'
 RUNNING_DONE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+PROJECTOR = {"width": 1920, "height": 1080}  # the lecture room's screen
 COUNTER = '[data-testid="stMetric"]:has-text("Training step") [data-testid="stMetricValue"]'
 # Streamlit draws a grey skeleton for an element whose code is still loading (buttons, metrics
 # and sliders come in their own chunks, often a second after the charts on a first page).
@@ -107,14 +109,11 @@ def button(page, label: str):
     return page.locator('[data-testid="stButton"] button:visible', has_text=label)
 
 
-def open_dashboard(playwright, url: str, viewport: dict[str, int]):
-    """A fresh headless Chromium at ``url``: (browser, page), once the page's first dashboard
-    chart is drawn and the page has settled."""
-    browser = playwright.chromium.launch(
-        executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-    )
-    page = browser.new_page(viewport=viewport)
+def open_page(browser, url: str, viewport: dict[str, int] = PROJECTOR):
+    """A fresh browser context's page at ``url``, once its first dashboard chart is drawn and
+    the page has settled (a new visitor, with no cookie of an earlier page)."""
+    page = browser.new_context(viewport=viewport).new_page()
     page.goto(url)
     page.locator(CHART).first.wait_for(state="visible", timeout=90_000)
     wait_until_settled(page)
-    return browser, page
+    return page

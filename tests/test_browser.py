@@ -15,10 +15,9 @@ import pytest
 from tests.conftest_browser import (
     BROWSER_MARKS,
     CHART,
-    CHROMIUM,
-    CHROMIUM_ARGS,
     PLACEHOLDER_CHART,
     RUNNING_DONE,
+    launch_chromium,
     step_counter,
     streamlit_server,
     wait_until_settled,
@@ -39,7 +38,7 @@ LOSS_POINTS = f"""() => {{
 def test_play_trains_and_every_chart_draws(shots: Path, capsys):
     expect = playwright_api.expect
     with streamlit_server() as (url, server_seconds), playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        browser = launch_chromium(p)
         page = browser.new_page(viewport={"width": 1600, "height": 2900})
         # A classroom may be offline: the page must need nothing from outside this server.
         outside = []
@@ -134,7 +133,7 @@ def test_a_zoomed_probe_chart_stays_mounted_and_zoomed_while_training_until_the_
     # Streamlit remounts a chart whose figure or options changed, which resets its zoom; a probe
     # chart must therefore stay byte-identical between probes (no training step in its options).
     with streamlit_server() as (url, _), playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        browser = launch_chromium(p)
         page = browser.new_page(viewport={"width": 1600, "height": 2900})
         page.goto(f"{url}/?probe_every=1000")  # no probe after step 0 in this test
         page.locator(CHART).nth(4).wait_for(state="visible", timeout=60_000)

@@ -16,10 +16,11 @@ import pytest
 from tests.conftest_browser import (
     BROWSER_MARKS,
     CHART,
-    CHROMIUM,
-    CHROMIUM_ARGS,
     COUNTER,
+    PROJECTOR,
     button,
+    launch_chromium,
+    open_page,
     step_counter,
     streamlit_server,
     wait_until_settled,
@@ -29,16 +30,12 @@ playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
 
 pytestmark = BROWSER_MARKS
-PROJECTOR = {"width": 1920, "height": 1080}
 
 
 def test_a_class_follows_the_teacher_and_a_student_forks(shots: Path, capsys):
     with streamlit_server() as (url, _), playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        teacher = browser.new_context(viewport={"width": 1600, "height": 1400}).new_page()
-        teacher.goto(f"{url}/?probe_every=5")
-        teacher.locator(CHART).first.wait_for(state="visible", timeout=90_000)
-        wait_until_settled(teacher)
+        browser = launch_chromium(p)
+        teacher = open_page(browser, f"{url}/?probe_every=5", {"width": 1600, "height": 1400})
         teacher.get_by_role("button", name="Start a class").click()
         expect(teacher).to_have_url(re.compile(r"\?class=[A-Z0-9]{4}-[A-Z0-9]{4}$"))
         code = teacher.url.rsplit("=", 1)[1]

@@ -17,8 +17,10 @@ from tests.conftest_browser import (
     BROWSER_MARKS,
     CHART,
     COUNTER,
+    PROJECTOR,
     button,
-    open_dashboard,
+    launch_chromium,
+    open_page,
     streamlit_server,
     wait_until_settled,
 )
@@ -29,7 +31,6 @@ expect = playwright_api.expect
 pytestmark = BROWSER_MARKS
 VARIANTS = "gru,gru_cho,blog,mgu"
 WIDE = {"width": 1600, "height": 1400}
-PROJECTOR = {"width": 1920, "height": 1080}
 
 
 def box_around(page, text: str, exact: bool = False):
@@ -45,9 +46,8 @@ def switch(page, label: str):
 
 def test_the_variants_train_beside_the_gru_with_their_gates_and_equations(shots: Path):
     with streamlit_server() as (url, _), playwright_api.sync_playwright() as p:
-        browser, page = open_dashboard(
-            p, f"{url}/?models={VARIANTS}&seq_len=30&probe_every=10", WIDE
-        )
+        browser = launch_chromium(p)
+        page = open_page(browser, f"{url}/?models={VARIANTS}&seq_len=30&probe_every=10", WIDE)
         models = page.locator('[data-testid="stSidebar"] [data-testid="stMultiSelect"]')
         for name in ("GRU (Cho 2014)", "Blog GRU (r outside tanh)", "MGU"):
             expect(models.get_by_text(name, exact=False).first).to_be_visible()
@@ -71,7 +71,8 @@ def test_the_variants_train_beside_the_gru_with_their_gates_and_equations(shots:
 
 def test_the_jacobian_figure_and_the_memory_span_panel_on_a_lesson(shots: Path):
     with streamlit_server() as (url, _), playwright_api.sync_playwright() as p:
-        browser, page = open_dashboard(p, f"{url}/?lesson=forget", WIDE)
+        browser = launch_chromium(p)
+        page = open_page(browser, f"{url}/?lesson=forget", WIDE)
         button(page, "Jump to a trained run").click()  # nothing trained: no question
         expect(page.locator(COUNTER)).to_have_text("260")
         wait_until_settled(page)
@@ -116,7 +117,8 @@ def test_the_jacobian_figure_and_the_memory_span_panel_on_a_lesson(shots: Path):
 )
 def test_a_lab_lesson_shows_its_claim_on_its_trained_run(shots: Path, lesson, steps, shot):
     with streamlit_server() as (url, _), playwright_api.sync_playwright() as p:
-        browser, page = open_dashboard(p, f"{url}/?lesson={lesson}", PROJECTOR)
+        browser = launch_chromium(p)
+        page = open_page(browser, f"{url}/?lesson={lesson}", PROJECTOR)
         button(page, "Jump to a trained run").click()  # nothing trained: no question
         expect(page.locator(COUNTER)).to_have_text(steps)
         # lstm_bias compares with your LSTM trained again without the bias (in the background,

@@ -17,11 +17,10 @@ from gru_viz.tasks import TASKS
 from tests.conftest_browser import (
     BROWSER_MARKS,
     CHART,
-    CHROMIUM,
-    CHROMIUM_ARGS,
     COUNTER,
     RUNNING_DONE,
     button,
+    launch_chromium,
     step_counter,
     streamlit_server,
 )
@@ -36,7 +35,7 @@ def test_a_shared_lesson_link_opens_the_lesson_and_trains(shots: Path, capsys):
     expect = playwright_api.expect
     lesson = LESSONS["forget"]
     with streamlit_server() as (url, server_seconds), playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        browser = launch_chromium(p)
         page = browser.new_page(viewport={"width": 1600, "height": 2900})
         started = time.perf_counter()
         page.goto(f"{url}/?lesson=forget&seed=0")

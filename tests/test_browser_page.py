@@ -12,42 +12,37 @@ import pytest
 from tests.conftest_browser import (
     BROWSER_MARKS,
     CHART,
-    CHROMIUM,
-    CHROMIUM_ARGS,
     COUNTER,
+    PROJECTOR,
     RUNNING_DONE,
     button,
+    launch_chromium,
+    open_page,
     streamlit_server,
-    wait_until_settled,
 )
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
 
 pytestmark = BROWSER_MARKS
-PROJECTOR = {"width": 1920, "height": 1080}
 LAPTOP = {"width": 800, "height": 900}
 
 
 @pytest.fixture(scope="module")
 def server():
     with streamlit_server() as (url, _), playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        browser = launch_chromium(p)
         yield url, browser
         browser.close()
 
 
-def open_page(server, path: str = "/", viewport: dict = PROJECTOR):
+def open_path(server, path: str = "/", viewport: dict = PROJECTOR):
     url, browser = server
-    page = browser.new_context(viewport=viewport).new_page()
-    page.goto(url + path)
-    page.locator(CHART).first.wait_for(state="visible", timeout=90_000)
-    wait_until_settled(page)
-    return page
+    return open_page(browser, url + path, viewport)
 
 
 def test_a_lesson_guide_leaves_the_first_charts_on_a_1080p_screen(server, shots):
-    page = open_page(server, "/?lesson=forget")
+    page = open_path(server, "/?lesson=forget")
     expect(page.get_by_text("Lesson: Why plain RNNs forget")).to_be_visible()
     loss_chart = page.locator(CHART).first.bounding_box()
     assert loss_chart["y"] + 0.5 * loss_chart["height"] < PROJECTOR["height"], loss_chart
@@ -56,7 +51,7 @@ def test_a_lesson_guide_leaves_the_first_charts_on_a_1080p_screen(server, shots)
 
 
 def test_a_reload_keeps_the_run_but_another_browser_gets_its_own(server):
-    page = open_page(server)
+    page = open_path(server)
     page.get_by_label("Steps per click").click()
     page.get_by_role("option", name="10", exact=True).click()
     button(page, "Step").click()
@@ -65,7 +60,7 @@ def test_a_reload_keeps_the_run_but_another_browser_gets_its_own(server):
     expect(page.get_by_text("Welcome back: your run (step 10)")).to_be_visible(timeout=90_000)
     expect(page.locator(COUNTER)).to_have_text("10")
     # The same address in another browser (its own cookies): a fresh run, nobody's old one.
-    other = open_page(server, page.url.removeprefix(server[0]))
+    other = open_path(server, page.url.removeprefix(server[0]))
     expect(other.locator(COUNTER)).to_have_text("0")
     assert other.get_by_text("Welcome back").count() == 0
     for p in (page, other):
@@ -73,7 +68,7 @@ def test_a_reload_keeps_the_run_but_another_browser_gets_its_own(server):
 
 
 def test_a_laptop_window_starts_with_the_sidebar_tucked_away_and_whole_buttons(server, shots):
-    page = open_page(server, viewport=LAPTOP)
+    page = open_path(server, viewport=LAPTOP)
     expect(page.locator('[data-testid="stSidebar"]')).to_have_attribute("data-collapsed", "true")
     for label in ("Play", "Step", "Reset"):
         cut = button(page, label).evaluate(
@@ -89,7 +84,7 @@ def test_a_laptop_window_starts_with_the_sidebar_tucked_away_and_whole_buttons(s
 def test_no_chart_is_blank_or_remounted_while_training(server):
     # Streamlit's own chart remounted on every new figure: blank for a moment (4 of 31
     # screenshots caught one) and zoom lost. Each chart must stay the same element, drawn.
-    page = open_page(server, "/?probe_every=5", {"width": 1600, "height": 2900})
+    page = open_path(server, "/?probe_every=5", {"width": 1600, "height": 2900})
     charts = page.locator(CHART)
     expect(charts).to_have_count(6)
     page.evaluate(f"() => document.querySelectorAll('{CHART}').forEach(c => c.__kept = 1)")

@@ -25,7 +25,7 @@ from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.proto.WidgetStates_pb2 import WidgetState, WidgetStates
 from streamlit.testing.v1 import AppTest
 
-from bench.harness import CHROMIUM, CHROMIUM_ARGS, ROOT, free_port, wait_healthy
+from bench.harness import ROOT, free_port, launch_chromium, wait_healthy
 from bench.processes import streamlit_app
 from gru_viz.dashboard import capacity
 from gru_viz.dashboard.capacity import Admission, full_message, max_sessions_from_env
@@ -341,7 +341,7 @@ def test_students_see_no_traceback_and_the_server_log_has_it(tmp_path):
         wait_healthy(url, server, log_path=log)
         sent = asyncio.run(fetch_exception(url))  # everything the server sends, shown or not
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            browser = launch_chromium(p)
             page = browser.new_page()
             page.goto(url)
             page.wait_for_selector('[data-testid="stException"]', timeout=60_000)
