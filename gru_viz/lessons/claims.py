@@ -362,13 +362,12 @@ def forget_bias(trainer: Trainer, steps: int, wait: bool) -> ClaimResult:
     with np.errstate(divide="ignore", invalid="ignore"):
         gain = float(np.float64(reach0) / plain_lstm.reach_at_init)
     holds = loss["lstm"] < FORGET_LEARNED and plain_lstm.recent > AT_CHANCE and gain > REACH_GAIN
-    times = f"{gain:.0f}" if 10 <= gain < math.inf else num(gain)
     summary = (
         f"With the forget-gate bias ({trainer.cfg.f_bias:+g}) the LSTM's f started at {f0:.2f} "
         f"on average and {num(reach0)} of the last step's gradient reached t = 0; by step {at} "
         f"its loss was {pct(loss['lstm'])} of chance. The same LSTM without the bias (f ≈ "
         f"{plain_lstm.f_at_init:.2f}, {num(plain_lstm.reach_at_init)} reaching t = 0, "
-        f"{times} × less), trained on the same batches, was at {pct(plain_lstm.recent)} "
+        f"{num(gain)} × less), trained on the same batches, was at {pct(plain_lstm.recent)} "
         f"of chance.{gru}"
     )
     figures |= {"plain_lstm_loss": plain_lstm.recent, "plain_reach_init": plain_lstm.reach_at_init}
