@@ -324,8 +324,7 @@ def _heads_prediction_numbers(view: RunView) -> str:
     parts = []
     for kind, probe in view.probes.items():
         output = probe.prediction[0, last]
-        logits = output[1:3] - np.max(output[1:3])
-        p_right = float(np.exp(logits[right]) / np.exp(logits).sum())
+        p_right = float(plots.right_class_probability(output[1:3], right))
         parts.append(
             f"{title(kind)} sum {format_number(float(output[0]))}, P(right class) {p_right:.2f}"
         )

@@ -646,6 +646,14 @@ def heads_loss_figure(
     return unvalidated_figure(data, layout)
 
 
+def right_class_probability(logits: np.ndarray, right: int) -> np.ndarray:
+    """softmax(logits)[..., right], computed stably: the probability a class head's logits
+    (last axis) give the right class."""
+    logits = np.asarray(logits, dtype=float)
+    logits = logits - np.max(logits, axis=-1, keepdims=True)
+    return np.exp(logits[..., right]) / np.exp(logits).sum(axis=-1)
+
+
 def heads_prediction_figure(
     predictions: dict[str, np.ndarray],
     target: np.ndarray,
@@ -680,9 +688,7 @@ def heads_prediction_figure(
         output = np.where(valid_row, prediction[sample, :, 0], np.nan)
         trace = _trace(kind, steps, output, f"{_title(kind)} {titles[0]}", "%{y:.3f}", width=2)
         data.append(dict(trace, mode="lines+markers", marker=marker, xaxis=x1, yaxis=y1))
-        logits = np.asarray(prediction[sample, :, 1:3], dtype=float)
-        logits = logits - np.max(logits, axis=-1, keepdims=True)  # a stable softmax
-        probability = np.exp(logits[:, right]) / np.exp(logits).sum(axis=-1)
+        probability = right_class_probability(prediction[sample, :, 1:3], right)
         probability = np.where(valid_row, probability, np.nan)
         name, hover = f"{_title(kind)} {titles[1]}", f"P(class {right}) = %{{y:.2f}}"
         trace = _trace(kind, steps, probability, name, hover, width=2, dash="dash")
