@@ -30,6 +30,7 @@ from gru_viz import safe_torch_file
 from gru_viz.config import FIELDS, RunConfig, format_value
 from gru_viz.kinds import KINDS
 from gru_viz.models import RNN_CLASSES, SequenceModel
+from gru_viz.safe_torch_file import show
 
 FORMAT = "gru-viz-checkpoint/1"
 KEYS = frozenset(
@@ -100,16 +101,16 @@ def load_checkpoint(path: str | os.PathLike, max_bytes: int = MAX_CHECKPOINT_BYT
         raise CheckpointError(f"checkpoint lacks {', '.join(sorted(KEYS - data.keys()))}")
     extra = data.keys() - KEYS
     if extra:
-        raise CheckpointError(f"unexpected checkpoint key {_show(next(iter(extra)))}")
+        raise CheckpointError(f"unexpected checkpoint key {show(next(iter(extra)))}")
     kind = data["kind"]
     if not isinstance(kind, str) or kind not in RNN_CLASSES:
-        raise CheckpointError(f"unknown model kind {_show(kind)}")
+        raise CheckpointError(f"unknown model kind {show(kind)}")
     for name, most in SIZE_LIMITS.items():
         value = data[name]
         if type(value) is not int or not 1 <= value <= most:
-            raise CheckpointError(f"{name} {_show(value)} is not a whole number in 1..{most}")
+            raise CheckpointError(f"{name} {show(value)} is not a whole number in 1..{most}")
     if type(data["step"]) is not int or data["step"] < 0:
-        raise CheckpointError(f"step {_show(data['step'])} is not a whole number >= 0")
+        raise CheckpointError(f"step {show(data['step'])} is not a whole number >= 0")
     config = data["config"]
     if not isinstance(config, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in config.items()
@@ -148,10 +149,10 @@ def _read(path: str | os.PathLike, max_bytes: int) -> object:
 def _check_state(part: str, state: object, shapes: dict[str, tuple[int, ...]]) -> None:
     """A state dict with exactly these keys and shapes, of finite floating-point tensors."""
     if not isinstance(state, dict):
-        raise CheckpointError(f"{part} is {_show(state)}, not a dict of tensors")
+        raise CheckpointError(f"{part} is {show(state)}, not a dict of tensors")
     for key in state:
         if key not in shapes:
-            raise CheckpointError(f"{part} has an unexpected key {_show(key)}")
+            raise CheckpointError(f"{part} has an unexpected key {show(key)}")
     for key, shape in shapes.items():
         if key not in state:
             raise CheckpointError(f"{part} lacks {key}")
@@ -171,10 +172,3 @@ def _check_state(part: str, state: object, shapes: dict[str, tuple[int, ...]]) -
         # As float32, which the modules hold: 1e300 is finite in float64 but not there.
         if not bool(torch.isfinite(t.float()).all()):
             raise CheckpointError(f"{part}.{key} holds NaN or infinite values")
-
-
-def _show(value: object) -> str:
-    """Short, and never formats a tensor (a view can claim 10^12 elements)."""
-    if type(value) in (str, int, float, bool, type(None)):
-        return repr(value)[:40]
-    return f"<{type(value).__name__}>"

@@ -17,6 +17,7 @@ from gru_viz.checkpoint import SIZE_LIMITS
 from gru_viz.config import FIELD_BY_NAME, RunConfig, config_from_strings
 from gru_viz.models import Intervention
 from gru_viz.records import BoundedSeries, Event
+from gru_viz.safe_torch_file import show
 
 MAX_STEPS = 10**9
 MAX_SERIES_ROWS = 1_000_000
@@ -193,10 +194,3 @@ def as_text(value: object, where: str, most: int = MAX_TEXT) -> str:
     if type(value) is not str or len(value) > most:
         raise SnapshotError(f"{where} is not a text of at most {most} characters")
     return value
-
-
-def show(value: object) -> str:
-    """Short, and never formats a tensor (a view can claim 10^12 elements)."""
-    if type(value) in (str, int, float, bool, type(None)):
-        return repr(value)[:40]
-    return f"<{type(value).__name__}>"

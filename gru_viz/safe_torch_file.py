@@ -97,3 +97,11 @@ def first_line(err: Exception) -> str:
     """An exception's first line, shortened: torch's can run to pages."""
     text = str(err).strip().splitlines()
     return (text[0] if text else type(err).__name__)[:200]
+
+
+def show(value: object) -> str:
+    """A value read from the file, for a refusal's message: short, and never formats a tensor
+    (a view can claim 10^12 elements)."""
+    if type(value) in (str, int, float, bool, type(None)):
+        return repr(value)[:40]
+    return f"<{type(value).__name__}>"

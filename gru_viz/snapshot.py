@@ -75,8 +75,8 @@ from gru_viz.run_checks import (
     check_state,
     check_tensor,
     exact_keys,
-    show,
 )
+from gru_viz.safe_torch_file import show
 from gru_viz.trainer import ModelSlot, Trainer, make_optimizer
 
 FORMAT = "gru-viz-run/1"
