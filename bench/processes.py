@@ -175,8 +175,12 @@ CLASS_PROFILE_GROUPS = {
     "the class's training (ClassRun._train)": "ClassRun._train",
     "viewers' script runs (ScriptRunner)": "ScriptRunner._run_script",
     "  live panel (gru_viz page.live_panel)": "live_panel (gru_viz/dashboard/page.py",
+    "    a student's: the class's frame (student.live_panel)": (
+        "live_panel (gru_viz/dashboard/student.py"
+    ),
+    "      frame built (once per update and view)": "class_frame.py",
     "    lesson guide": "lesson_guide (",
-    "    status row (metrics)": "status (gru_viz/dashboard/status.py",
+    "    status row (metrics)": "draw_status (",
     "    live charts (gru_viz charts.live_charts)": "live_charts (",
     "      probe sample / cursor widgets": "selection_widgets (",
     "      st.columns / containers": ("LayoutsMixin.columns", "DeltaGenerator._block"),

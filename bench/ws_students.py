@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import re
 import time
 import urllib.request
 from dataclasses import dataclass, field
@@ -40,6 +41,8 @@ FINISHED = ForwardMsg.ScriptFinishedStatus
 STEP_METRIC = "Training step"
 PLAY_LABEL = "Play"
 CHART_COMPONENT = "gru_viz_plot"  # gru_viz.dashboard.plot's component: one per live chart
+# A class's frame (gru_viz.class_frame) carries its status row, the step counter first.
+FRAME_STEP = re.compile(rb'"label": "' + STEP_METRIC.encode() + rb'", "value": "([0-9,]+)"')
 WIDGET_ID_PREFIX = "$$ID-"  # Streamlit's widget ids: "$$ID-<hash>-<key>"
 NAN = float("nan")
 
@@ -81,21 +84,19 @@ class Student:
     def _element(self, element) -> None:
         kind = element.WhichOneof("type")
         if kind == "bidi_component":
+            component = element.bidi_component
+            if CHART_COMPONENT not in component.component_name:
+                return
+            # A class's frame: its status row (step counter first) leads the payload.
+            found = FRAME_STEP.search(component.bytes[:4096])
+            if found:
+                self._step(found.group(1).decode())
             # The boot placeholder chart comes before the step counter; live charts after it.
-            live = not math.isnan(self.first_step_at) and math.isnan(self.first_chart_at)
-            if live and CHART_COMPONENT in element.bidi_component.component_name:
+            if not math.isnan(self.first_step_at) and math.isnan(self.first_chart_at):
                 self.first_chart_at = time.time()
             return
         if kind == "metric" and element.metric.label == STEP_METRIC:
-            if math.isnan(self.first_step_at):
-                self.first_step_at = time.time()
-            if self._asked:  # the live panel's answer: a student sees this tick now
-                now = time.time()
-                self.latencies.append((now * 1000, now - self._asked[0]))
-                self._asked.clear()  # the server runs queued requests for one fragment once
-            digits = "".join(c for c in element.metric.body if c.isdigit())
-            if digits and (not self.ticks or self.ticks[-1][1] != int(digits)):
-                self.ticks.append((time.time() * 1000, int(digits)))
+            self._step(element.metric.body)
         elif kind == "button":
             widget = element.button.id
             if widget.startswith(WIDGET_ID_PREFIX) and widget.count("-") >= 2:
@@ -109,6 +110,18 @@ class Student:
                 self.errors.append(f"alert: {element.alert.body[:120]}")
             if len(self.alerts) < 50:
                 self.alerts.add(element.alert.body[:300])
+
+    def _step(self, counter: str) -> None:
+        """The step counter arrived (a metric, or a class frame's status row)."""
+        if math.isnan(self.first_step_at):
+            self.first_step_at = time.time()
+        if self._asked:  # the live panel's answer: a student sees this tick now
+            now = time.time()
+            self.latencies.append((now * 1000, now - self._asked[0]))
+            self._asked.clear()  # the server runs queued requests for one fragment once
+        digits = "".join(c for c in counter if c.isdigit())
+        if digits and (not self.ticks or self.ticks[-1][1] != int(digits)):
+            self.ticks.append((time.time() * 1000, int(digits)))
 
     def _finished(self, status: int) -> None:
         if status == FINISHED.FINISHED_SUCCESSFULLY:

@@ -4,8 +4,9 @@ A ``ClassRun`` wraps the teacher's ``LiveSession``. A worker thread of the class
 while the teacher has it playing, a tick a second under the same turn-taking and share as every
 private run (``session.TICK_TURN``, ``SHARE``), so it costs one training however many watch.
 Viewers (the teacher's page and each student's) only read it and draw: figures are built once per
-update and shared (``figures``, a ``FigureCache`` keyed by each viewer's choices), so a class of a
-hundred costs a hundred cheap sends.
+update and shared (``figures``, a ``FigureCache`` keyed by each viewer's choices), and a
+student's whole live panel is one ``class_frame.Frame`` built once per update and view
+(``frame``), so a class of a hundred costs a hundred sends of the same bytes.
 
 Who may do what:
 
@@ -32,15 +33,25 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import plotly.graph_objects as go
+
+from gru_viz import class_frame
+from gru_viz.class_frame import Frame, View
 from gru_viz.figure_cache import FigureCache
+from gru_viz.figures import FIGURES, RunView, Selection
 from gru_viz.session import TICK_SECONDS, TICK_TURN, LiveSession
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud from a projector
 CODE_LENGTH = 8  # the process letter and 35 random bits
 TEACHER_GONE_SECONDS = 10 * 60
+# A student's page asks for the class's latest update this often: more often than the class
+# updates (once a TICK_SECONDS while it trains), so that no update falls between two asks (at
+# the same period the two clocks drift, and now and then an update came and went unseen).
+STUDENT_TICK_SECONDS = 0.7 * TICK_SECONDS
 VIEWER_SEEN_SECONDS = 10.0  # a viewer whose page has not asked for an update since is gone
 MAX_CLASSES = 20  # per process: each holds one run (a few MB) and, while playing, a worker
 FIGURES_PER_CLASS = 64  # shared figures kept per class (every viewer's choices included)
+FRAMES_PER_CLASS = 32  # shared frames kept per class: one per distinct view asked for
 # Which process of a cluster holds a class: the code's first letter (GRU_VIZ_PROCESS, default
 # "A"), so nginx can send every student of a class to it (bench/nginx/gru-viz.conf).
 PROCESS_LETTER = (os.environ.get("GRU_VIZ_PROCESS", "A")[:1] or "A").upper()
@@ -81,6 +92,9 @@ class ClassRun:
     _viewers: dict[str, float] = field(default_factory=dict)
     figures: FigureCache = field(default_factory=lambda: FigureCache(most=FIGURES_PER_CLASS))
     _lock: threading.RLock = field(default_factory=threading.RLock)
+    _frames: dict[View, Frame] = field(default_factory=dict)  # oldest built first
+    _frame_build: threading.Lock = field(default_factory=threading.Lock)
+    _drawn: tuple = ()  # the run's state at the latest update (``refresh``)
     _worker: threading.Thread | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
 
@@ -152,10 +166,70 @@ class ClassRun:
             self.changed()
         self._stop.set()
 
+    def _state(self) -> tuple:
+        """What viewers would see differently: the run's identity, step, events, play state,
+        intervention, probes and stopped models."""
+        live, trainer = self.live, self.live.trainer
+        return (
+            id(trainer),
+            trainer.step_count,
+            len(trainer.events),
+            live.playing,
+            live.stepping,
+            live.intervention,
+            live.intervene_in_training,
+            tuple((kind, id(slot.latest), slot.stopped) for kind, slot in trainer.slots.items()),
+        )
+
+    def refresh(self) -> None:
+        """The run may have changed (the worker trained, or the teacher's page drew after a
+        Step, a setting, an intervention, a Reset): if it did, that is an update. Called
+        under the tick turn, so never mid-step; one state is one update, whoever sees it."""
+        state = self._state()
+        with self._lock:
+            if state != self._drawn:
+                self._drawn = state
+                self.changed()
+
     def changed(self) -> None:
         """What viewers draw has changed: the training charts are built again, once, for all."""
         with self._lock:
             self.version += 1
+
+    # -- what viewers draw -------------------------------------------------------------------
+    def figure(self, figure_id: str, view: RunView, sel: Selection) -> go.Figure:
+        """A figure of the class's run, built once per update for every viewer with the same
+        choices (read under the tick turn)."""
+        spec = FIGURES[figure_id]
+        if spec.per_probe:  # probe results are replaced, never changed: identity says "new"
+            name, inputs = (figure_id, sel.sample, sel.cursor), tuple(view.probes.values())
+        else:
+            trainer = self.live.trainer
+            state = (trainer.step_count, len(trainer.events), trainer.cfg.clip, sel.log_y)
+            name, inputs = (figure_id, sel.log_y), (trainer, *state)
+        return self.figures.get(name, inputs, lambda: spec.build(view, sel))
+
+    def frame(self, view: View) -> Frame:
+        """A student's whole live panel for ``view`` at the class's latest update: built by
+        the first viewer who asks for it (under the tick turn, so never mid-step), then the
+        same object for everyone else until the next update."""
+        with self._lock:
+            latest = self._frames.get(view)
+            if latest is not None and latest.version == self.version:
+                return latest
+        with self._frame_build:  # the others wait for this build rather than repeat it
+            with self._lock:
+                latest = self._frames.get(view)
+                if latest is not None and latest.version == self.version:
+                    return latest
+            with TICK_TURN:
+                built = class_frame.build(self.live, view, self.figure, self.version)
+            with self._lock:
+                self._frames.pop(view, None)
+                self._frames[view] = built
+                while len(self._frames) > FRAMES_PER_CLASS:
+                    del self._frames[next(iter(self._frames))]
+            return built
 
     # -- the worker --------------------------------------------------------------------------
     def _busy(self) -> bool:
@@ -181,9 +255,8 @@ class ClassRun:
                     self._worker = None
                     return
             with TICK_TURN:
-                steps = self.live.tick()
-            if steps:
-                self.changed()
+                if self.live.tick():
+                    self.refresh()  # within the turn: a frame built after it is this update's
             if time.monotonic() - self.teacher_seen > TEACHER_GONE_SECONDS:
                 self._finish("The teacher has been away too long; the class ended.")
                 return

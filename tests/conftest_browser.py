@@ -74,7 +74,11 @@ PLACEHOLDER_CHART = '[data-testid="gvPlotlyChart"][data-name="loading"]'
 CHART = '[data-testid="gvPlotlyChart"].js-plotly-plot:not([data-name="loading"])'
 RUNNING_DONE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 PROJECTOR = {"width": 1920, "height": 1080}  # the lecture room's screen
-COUNTER = '[data-testid="stMetric"]:has-text("Training step") [data-testid="stMetricValue"]'
+# The step counter: a metric, or on a class's student page the status row its frame draws.
+COUNTER = (
+    '[data-testid="stMetric"]:has-text("Training step") [data-testid="stMetricValue"], '
+    '[data-testid="gvMetric"][data-label="Training step"] [data-testid="gvMetricValue"]'
+)
 # Streamlit draws a grey skeleton for an element whose code is still loading (buttons, metrics
 # and sliders come in their own chunks, often a second after the charts on a first page).
 SKELETON = '[data-testid="stMain"] [data-testid="stSkeleton"]'

@@ -12,6 +12,7 @@ import pytest
 from streamlit.proto.Metric_pb2 import Metric as MetricProto
 from streamlit.testing.v1 import AppTest
 
+from gru_viz import chart_payload
 from gru_viz.config import RunConfig
 from gru_viz.session import LiveSession
 
@@ -58,7 +59,7 @@ def test_page_renders_every_figure_before_training():
     keys = [c.key for c in charts]
     for figure_id in ("loss", "grad_norm", "grad_h", "prediction", "hidden", "gates"):
         assert f"{figure_id}_chart" in keys, keys
-    specs = [json.loads(json.loads(c.proto.json)["figure"]) for c in charts]
+    specs = [f for c in charts for f in chart_payload.figures(c.proto.bytes).values()]
     titles = json.dumps([s["layout"].get("title", "") for s in specs])
     assert "update gate" in json.dumps(specs).lower()
     assert titles  # every figure serialised

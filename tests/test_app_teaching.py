@@ -21,7 +21,7 @@ import torch
 from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
-from gru_viz import export, plots
+from gru_viz import chart_payload, export, plots
 from gru_viz.config import RunConfig
 from gru_viz.inspector import step_view
 from gru_viz.lessons import LESSONS
@@ -83,7 +83,7 @@ def chart(at: AppTest, key: str) -> dict:
     """The figure a chart (a gru_viz.dashboard.plot component) was sent, by its key."""
     for element in at.get("bidi_component"):
         if element.key == key:
-            return json.loads(json.loads(element.proto.json)["figure"])
+            return chart_payload.figures(element.proto.bytes)[key]
     raise AssertionError(f"no chart with key {key}")
 
 

@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from gru_viz import chart_payload
 from gru_viz.classroom import CLASSES, NotTeacher
+from gru_viz.status_row import STEP_LABEL
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 SMALL = {"seq_len": "12", "hidden_size": "8", "batch_size": "16", "probe_every": "5"}
@@ -28,7 +30,14 @@ def page(**query: str) -> AppTest:
 
 
 def step_counter(at: AppTest) -> int:
-    (value,) = [m.value for m in at.metric if m.label == "Training step"]
+    """The page's step counter: a metric, or on a student's page the class frame's status row
+    (drawn inside the chart component)."""
+    values = [m.value for m in at.metric if m.label == STEP_LABEL]
+    for component in at.get("bidi_component"):
+        status = chart_payload.status(component.proto.bytes)
+        if status:
+            values += [cell["value"] for cell in status["cells"] if cell["label"] == STEP_LABEL]
+    (value,) = values
     return int(value.replace(",", ""))
 
 
@@ -74,9 +83,8 @@ def test_students_watch_read_only_and_see_the_teachers_run_live(teacher):
     assert run.watching == 2
     teacher.button(key="play").click().run()
     wait_for(lambda: run.live.trainer.step_count >= 10)  # the class's worker trains
-    for student in students:
-        student.run()
-        assert step_counter(student) >= 10
+    for student in students:  # within a tick: what a student sees is the last whole update
+        wait_for(lambda student=student: step_counter(student.run()) >= 10)
     # Their own view choices: one student looks at another probe sequence and time step.
     students[0].selectbox(key="sample").set_value(3).run()
     students[0].slider(key="cursor").set_value(4).run()

@@ -13,7 +13,7 @@ import pytest
 import streamlit
 from streamlit.testing.v1 import AppTest
 
-from gru_viz import sweep, sweep_report
+from gru_viz import chart_payload, sweep, sweep_report
 from gru_viz.config import RunConfig
 from gru_viz.dashboard import memory_span
 from gru_viz.lessons import LESSONS
@@ -65,7 +65,7 @@ def open_panel(at: AppTest, lengths=None, seeds=None, steps=None) -> AppTest:
 
 def chart(at: AppTest) -> dict:
     (component,) = [c for c in at.get("bidi_component") if c.key == memory_span.CHART_KEY]
-    return json.loads(json.loads(component.proto.json)["figure"])
+    return chart_payload.figures(component.proto.bytes)[memory_span.CHART_KEY]
 
 
 def figure_of(rows) -> dict:

@@ -11,20 +11,28 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
+from gru_viz.chart_rows import (
+    INPUT,
+    JACOBIAN,
+    PICKER,
+    PROJECTOR_ROWS,
+    PROJECTOR_SCALE,
+    ROWS,
+    applying,
+    chart_key,
+    png_name,
+)
 from gru_viz.dashboard.interventions import interventions
 from gru_viz.dashboard.plot import plot
 from gru_viz.dashboard.state import PAGE
-from gru_viz.dashboard.style import PROJECTOR_SCALE
 from gru_viz.figures import FIGURES, RunView, Selection, run_view
 from gru_viz.session import LiveSession
 
-# Rows of the main panel, by catalogue id; "input" is behind a toggle.
-# Figures that do not apply to the run's task (the per-head losses) drop out.
-ROWS = (("loss", "grad_norm"), ("heads",), ("grad_h", "prediction"), ("hidden",), ("gates",))
-# The projector view tells the story in four large charts.
-PROJECTOR_ROWS = (("loss", "grad_h"), ("gates",), ("hidden",))
-# The gradient chart doubles as a time picker: click a point to move the cursor there.
-PICKER = "grad_h"
+JACOBIAN_SWITCH = "Why the gradient vanishes: one step's Jacobian"
+JACOBIAN_HELP = (
+    "Each step's ‖∂h_t/∂h_{t−1}‖₂ and the bounds their products put on the gradient's decay above."
+)
+INPUT_SWITCH = "Show the input of this probe sequence"
 
 
 def chart(fig: go.Figure, figure_id: str, view: RunView, step: int, **kwargs) -> None:
@@ -32,19 +40,13 @@ def chart(fig: go.Figure, figure_id: str, view: RunView, step: int, **kwargs) ->
     st.markdown(f"**{spec.heading}**")
     # The toolbar's camera button saves a PNG named after the figure and the training step.
     scale = PROJECTOR_SCALE if PAGE.projector else 1.0
-    plot(
-        fig,
-        f"{figure_id}_chart",
-        png_name=f"gru-viz-{figure_id}-step{step}",
-        scale=scale,
-        **kwargs,
-    )
+    plot(fig, chart_key(figure_id), png_name=png_name(figure_id, step), scale=scale, **kwargs)
     st.caption(spec.caption(view))
 
 
-def time_picked() -> None:
+def time_picked(key: str = chart_key(PICKER)) -> None:
     """A click on a point of the gradient chart moves the time cursor there."""
-    click = (st.session_state.get(f"{PICKER}_chart") or {}).get("click") or {}
+    click = (st.session_state.get(key) or {}).get("click") or {}
     if "x" in click:
         st.session_state.picked_step = round(float(click["x"]))
 
@@ -80,18 +82,11 @@ def selection_widgets(samples: int, steps: int) -> Selection:
     return Selection(sample=sample, cursor=cursor, log_y=log_y)
 
 
-def figure_for(figure_id: str, view: RunView, sel: Selection, trainer) -> go.Figure:
+def figure_for(figure_id: str, view: RunView, sel: Selection) -> go.Figure:
     spec = FIGURES[figure_id]
     run = PAGE.class_run
-    if run is not None:
-        # A class's viewers share one cache: each figure is built once per update for all
-        # viewers with the same choices (a class of a hundred: a hundred cheap sends).
-        if spec.per_probe:
-            name, inputs = (figure_id, sel.sample, sel.cursor), tuple(view.probes.values())
-        else:
-            state = (trainer.step_count, len(trainer.events), trainer.cfg.clip, sel.log_y)
-            name, inputs = (figure_id, sel.log_y), (trainer, *state)
-        return run.figures.get(name, inputs, lambda: spec.build(view, sel))
+    if run is not None:  # a class's viewers share its figures (gru_viz.classroom)
+        return run.figure(figure_id, view, sel)
     if not spec.per_probe:
         return spec.build(view, sel)
     # Probe results are replaced, never changed, so their identity says "a new probe".
@@ -109,7 +104,7 @@ def live_charts(live: LiveSession) -> Selection:
     probed_at = max(p.step for p in view.probes.values())
     rows = PROJECTOR_ROWS if PAGE.projector else ROWS
     for row in rows:
-        row = tuple(figure_id for figure_id in row if FIGURES[figure_id].applies(view))
+        row = applying(row, view)
         if not row:
             continue
         columns = st.columns(len(row)) if len(row) > 1 else [st.container()]
@@ -118,22 +113,16 @@ def live_charts(live: LiveSession) -> Selection:
                 per_probe = FIGURES[figure_id].per_probe
                 extra = dict(on_click=time_picked) if figure_id == PICKER else {}
                 step = probed_at if per_probe else view.step
-                figure = figure_for(figure_id, view, sel, live.trainer)
+                figure = figure_for(figure_id, view, sel)
                 chart(figure, figure_id, view, step, **extra)
         if row == ("gates",) and not (PAGE.projector or PAGE.is_student):  # beside the gates
             interventions(live)
         if (
             row[0] == PICKER
             and not PAGE.projector
-            and st.toggle(
-                "Why the gradient vanishes: one step's Jacobian",
-                key="show_jacobian",
-                help="Each step's ‖∂h_t/∂h_{t−1}‖₂ and the bounds their products put on the "
-                "gradient's decay above.",
-            )
+            and st.toggle(JACOBIAN_SWITCH, key="show_jacobian", help=JACOBIAN_HELP)
         ):
-            figure = figure_for("jacobian", view, sel, live.trainer)
-            chart(figure, "jacobian", view, probed_at)
-    if not PAGE.projector and st.toggle("Show the input of this probe sequence", key="show_input"):
-        chart(FIGURES["input"].build(view, sel), "input", view, view.step)
+            chart(figure_for(JACOBIAN, view, sel), JACOBIAN, view, probed_at)
+    if not PAGE.projector and st.toggle(INPUT_SWITCH, key="show_input"):
+        chart(FIGURES[INPUT].build(view, sel), INPUT, view, view.step)
     return sel

@@ -35,15 +35,34 @@ def qr_svg(text: str) -> str:
 
 
 # -- entering and leaving a class ---------------------------------------------------------------
-def open_from_link(params: dict) -> list[str]:
-    """Called once per new session: ``?class=new`` starts a class from the link's setup,
-    ``?class=CODE`` joins one (as its teacher, if this browser started it). Returns problems."""
+def _wanted(params: dict) -> str | None:
     wanted = params.get(CLASS_KEY)
     if isinstance(wanted, list):
         wanted = wanted[-1] if wanted else None
+    return None if wanted is None else str(wanted)
+
+
+def watch_from_link(params: dict) -> bool:
+    """Called once per new session, first: a join link of a running class that this browser
+    does not teach opens the class straight away, without a run of the page's own (its
+    models would only be thrown away). False: ``open_from_link`` decides, after the page's
+    own run is built."""
+    wanted = _wanted(params)
+    run = CLASSES.find(wanted) if wanted is not None else None
+    if run is None or run.ended or run.teacher_key_for(browser_key()) is not None:
+        return False
+    PAGE.start_watching(run, params)
+    run.watch(PAGE.viewer_id)
+    return True
+
+
+def open_from_link(params: dict) -> list[str]:
+    """Called once per new session: ``?class=new`` starts a class from the link's setup,
+    ``?class=CODE`` joins one (as its teacher, if this browser started it). Returns problems."""
+    wanted = _wanted(params)
     if wanted is None:
         return []
-    if str(wanted).strip().lower() == "new":
+    if wanted.strip().lower() == "new":
         start_class()
         return []
     run = CLASSES.find(wanted)

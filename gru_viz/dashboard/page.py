@@ -5,7 +5,8 @@ from __future__ import annotations
 import streamlit as st
 from streamlit.logger import get_logger
 
-from gru_viz.dashboard import classroom
+from gru_viz.classroom import STUDENT_TICK_SECONDS
+from gru_viz.dashboard import classroom, student
 from gru_viz.dashboard.capacity import admit
 from gru_viz.dashboard.charts import live_charts
 from gru_viz.dashboard.controls import controls
@@ -33,17 +34,28 @@ def ticking(live: LiveSession) -> bool:
 
 
 def live_panel(live: LiveSession) -> None:
-    """One tick: train for this tick's budget, then draw everything that changes with it."""
+    """One tick: train for this tick's budget, then draw everything that changes with it; a
+    student's page draws the class's shared frame instead (gru_viz.dashboard.student)."""
     was_ticking = ticking(live)
+    run = PAGE.class_run
+    if run is not None and not PAGE.is_teacher:
+        student.live_panel(run, live)
+    else:
+        own_live_panel(live)
+    # Start or stop the timer (it only changes on a full rerun), or show what a widget in this
+    # fragment changed outside it (a lesson's control rebuilds the setup the sidebar shows).
+    if PAGE.full_rerun_wanted() or was_ticking != ticking(live):
+        st.rerun()
+
+
+def own_live_panel(live: LiveSession) -> None:
+    """A private page's tick, or the teacher's (whose run the class's worker trains)."""
     fault_box = st.container()  # always there: see main's notice_box
     progress_box = st.container()  # a Step × N's progress bar, while it trains
     run = PAGE.class_run
-    if run is not None:  # a class's viewer: the class's worker trains, this page only draws
-        if PAGE.is_teacher:
-            run.teacher_here()
-            run.poke()
-        else:
-            run.watch(PAGE.viewer_id)
+    if run is not None:  # the teacher's page: the class's worker trains, this page only draws
+        run.teacher_here()
+        run.poke()
     with TICK_TURN:  # one session's tick at a time: see gru_viz.session
         try:
             if run is None:
@@ -60,15 +72,13 @@ def live_panel(live: LiveSession) -> None:
             done, asked = live.step_progress
             progress_box.progress(done / asked, text=f"Stepping: {done} / {asked}")
         PAGE.claim_pending = lesson_guide(live)
+        if run is not None:
+            run.refresh()  # what the teacher changed reaches the students' frames
         status(live)
         sel = live_charts(live)
         if not PAGE.projector:  # the projector view keeps to the story's four charts
             inspector(live, sel)
             more_views(live, sel)
-    # Start or stop the timer (it only changes on a full rerun), or show what a widget in this
-    # fragment changed outside it (a lesson's control rebuilds the setup the sidebar shows).
-    if PAGE.full_rerun_wanted() or was_ticking != ticking(live):
-        st.rerun()
 
 
 def link_problems() -> None:
@@ -92,8 +102,9 @@ def main(boot_slot) -> None:
     PAGE.count_full_run()
     if not PAGE.started:
         params = st.query_params.to_dict()
-        PAGE.start(params)  # boot_slot says what is happening meanwhile
-        PAGE.link_problems.extend(classroom.open_from_link(params))
+        if not classroom.watch_from_link(params):  # a student: the class's run, at once
+            PAGE.start(params)  # boot_slot says what is happening meanwhile
+            PAGE.link_problems.extend(classroom.open_from_link(params))
     else:
         PAGE.remember()
     live = PAGE.live
@@ -114,6 +125,7 @@ def main(boot_slot) -> None:
     st.markdown(f"**{task.title}.** {task.description}")
     if PAGE.is_student:
         classroom.student_banner(run)
+        student.choices(live)
     else:
         if run is not None:
             run.teacher_here()
@@ -135,7 +147,8 @@ def main(boot_slot) -> None:
     # While a Step × N trains, or a lesson's comparison does (off the tick), the panel checks
     # back every tick too.
     PAGE.full_rerun_wanted()  # this run draws everything: nothing is left to ask a rerun for
-    st.fragment(live_panel, run_every=TICK_SECONDS if ticking(live) else None)(live)
+    every = STUDENT_TICK_SECONDS if PAGE.is_student else TICK_SECONDS
+    st.fragment(live_panel, run_every=every if ticking(live) else None)(live)
     if run is not None and PAGE.is_teacher:
         run.poke()  # Play or Step pressed: the class's worker trains
     if PAGE.projector:

@@ -15,13 +15,27 @@ from gru_viz.inspector import step_figure, step_view
 from gru_viz.kinds import title
 from gru_viz.session import LiveSession
 
+INSPECTOR_SWITCH = ("Step inspector", "show_inspector")
+INSPECTOR_HELP = "The computation of one time step, with the real numbers."
+MORE_SWITCH = ("More views: gate saturation, singular values, history", "show_more")
 
-def inspector(live: LiveSession, sel: Selection) -> None:
-    if not st.toggle(
-        "Step inspector",
-        key="show_inspector",
-        help="The computation of one time step, with the real numbers.",
-    ):
+
+def switches() -> None:
+    """Both panels' switches, on their own (a student's page draws them outside its live
+    panel, which then draws only the panels switched on)."""
+    left, right = st.columns(2)
+    left.toggle(INSPECTOR_SWITCH[0], key=INSPECTOR_SWITCH[1], help=INSPECTOR_HELP)
+    right.toggle(MORE_SWITCH[0], key=MORE_SWITCH[1])
+
+
+def _on(switch: tuple[str, str], draw_switch: bool, **kwargs) -> bool:
+    if draw_switch:
+        return st.toggle(switch[0], key=switch[1], **kwargs)
+    return bool(st.session_state.get(switch[1], False))
+
+
+def inspector(live: LiveSession, sel: Selection, draw_switch: bool = True) -> None:
+    if not _on(INSPECTOR_SWITCH, draw_switch, help=INSPECTOR_HELP):
         return
     sample, cursor = sel.sample, sel.cursor
     with st.container(border=True):
@@ -43,8 +57,8 @@ def inspector(live: LiveSession, sel: Selection) -> None:
         )
 
 
-def more_views(live: LiveSession, sel: Selection) -> None:
-    if not st.toggle("More views: gate saturation, singular values, history", key="show_more"):
+def more_views(live: LiveSession, sel: Selection, draw_switch: bool = True) -> None:
+    if not _on(MORE_SWITCH, draw_switch):
         return
     slots, view = live.trainer.slots, run_view(live.trainer)
     with st.container(border=True):

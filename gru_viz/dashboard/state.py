@@ -114,6 +114,19 @@ class PageState:
         )
         self.remember()
 
+    def start_watching(self, run, params: dict[str, Any]) -> None:
+        """A student's page: the class's run (a ``gru_viz.classroom.ClassRun``) and nothing
+        of its own: no models built, no setting widgets (it has none) until it forks."""
+        st.session_state.update(
+            live=run.live,
+            projector=params.get("view") == "projector",
+            lesson=None,
+            control=None,
+            hidden=(),
+            link_problems=[],
+        )
+        self.join_class(run.code, None)
+
     def reload_of(self) -> str | None:
         """If this new session is a reload, the session it replaces (its run comes back)."""
         browser, session = browser_key(), _session_id()

@@ -58,7 +58,6 @@ html { font-size: 125%; }
 [data-testid="stMainBlockContainer"] { max-width: none; padding-left: 2rem; padding-right: 2rem; }
 </style>
 """
-PROJECTOR_SCALE = 1.6  # chart text and lines (gru_viz.dashboard.plot)
 
 
 def apply(projector: bool = False) -> None:
