@@ -23,6 +23,14 @@ from typing import Any
 
 import plotly.graph_objects as go
 
+# The trace types the page's plotly.js can draw: its cartesian bundle's modules
+# (gru_viz/dashboard/static/plotly-cartesian.min.js). A figure with any other trace type would
+# show as an error in the browser; tests/test_plots.py checks every figure against this set.
+BROWSER_TRACES = frozenset(
+    {"bar", "box", "contour", "heatmap", "histogram", "histogram2d", "histogram2dcontour"}
+    | {"image", "pie", "scatter", "scatterternary", "violin"}
+)
+
 
 @dataclass(frozen=True)
 class Chart:

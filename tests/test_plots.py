@@ -8,6 +8,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import json
+import re
 from html import escape
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import plotly.graph_objects as go
 import plotly.offline
 import pytest
 
-from gru_viz import plots
+from gru_viz import chart_payload, plots
 from gru_viz.config import RunConfig
 from gru_viz.figures import CATALOGUE, FIGURES, Selection, run_view
 from gru_viz.kinds import KINDS
@@ -130,6 +131,34 @@ def test_every_figure_is_exactly_what_plotly_validation_accepts(name, request):
     for key, figure in figures.items():
         validated = go.Figure(figure.to_dict())
         assert json.loads(validated.to_json()) == json.loads(figure.to_json()), key
+
+
+@pytest.mark.parametrize("name", ["adding", "three", "varlen", "copy_task"])
+def test_every_figure_the_page_draws_is_one_its_plotly_js_bundle_can_draw(name, request):
+    # The page ships plotly.js's cartesian bundle, not the full one: a trace type outside it
+    # would reach the browser as "could not be drawn". Every catalogue figure (the lab's
+    # Jacobian and the heads included) of each kind of task, and the page's other figures.
+    trainer = request.getfixturevalue(name)
+    view = run_view(trainer)
+    figures = [spec.build(view, Selection(cursor=3)) for spec in CATALOGUE]
+    figures += [*all_figures(trainer).values(), plots.loading_figure()]
+    types = {trace.type or "scatter" for figure in figures for trace in figure.data}
+    assert types <= chart_payload.BROWSER_TRACES, types - chart_payload.BROWSER_TRACES
+    assert {"scatter", "heatmap"} <= types  # the check saw real figures
+
+
+def test_the_pages_plotly_js_bundle_is_the_version_plotly_python_writes_for():
+    # Figures are plotly (Python)'s JSON for the plotly.js it ships; the cartesian bundle the
+    # page loads instead must be that same release, and must say it holds these traces.
+    from gru_viz.dashboard.plot import PLOTLY_JS, PLOTLY_PACKAGE_JS
+
+    def version(path: Path) -> str:
+        return re.search(
+            r"plotly\.js (?:\(cartesian - minified\) )?v(\S+)", path.read_text()[:300]
+        )[1]
+
+    assert version(PLOTLY_JS) == version(PLOTLY_PACKAGE_JS)
+    assert "(cartesian - minified)" in PLOTLY_JS.read_text()[:300]
 
 
 @pytest.mark.parametrize("name", ["adding", "three"])

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from gru_viz.dashboard.plot import preload_html
+
 # Below this window width the sidebar starts collapsed (Streamlit's own "auto" does so only at
 # 768 px and below, which leaves an 800 px laptop with a 500 px page).
 NARROW_PX = 1000
@@ -62,4 +64,4 @@ html { font-size: 125%; }
 
 def apply(projector: bool = False) -> None:
     css = CSS + (PROJECTOR_CSS if projector else "")
-    st.html(css + COLLAPSE_WHEN_NARROW, unsafe_allow_javascript=True)
+    st.html(css + COLLAPSE_WHEN_NARROW + preload_html(), unsafe_allow_javascript=True)
