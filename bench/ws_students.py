@@ -37,8 +37,10 @@ from streamlit.proto.ClientState_pb2 import ClientState
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.proto.WidgetStates_pb2 import WidgetState, WidgetStates
 
+from gru_viz.status_row import STEP_LABEL
+
 FINISHED = ForwardMsg.ScriptFinishedStatus
-STEP_METRIC = "Training step"
+STEP_METRIC = STEP_LABEL  # the status row's step counter (gru_viz.status_row)
 PLAY_LABEL = "Play"
 CHART_COMPONENT = "gru_viz_plot"  # gru_viz.dashboard.plot's component: one per live chart
 # A class's frame (gru_viz.class_frame) carries its status row, the step counter first.

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
 import time
 
 import pytest
 
-from gru_viz import classroom
+from gru_viz import chart_payload, chart_rows, classroom
+from gru_viz.class_frame import View
 from gru_viz.classroom import (
     CODE_ALPHABET,
     ClassEnded,
@@ -17,7 +19,9 @@ from gru_viz.classroom import (
     normalise_code,
 )
 from gru_viz.config import RunConfig
-from gru_viz.session import LiveSession
+from gru_viz.figures import FIGURES, Selection, run_view
+from gru_viz.session import TICK_TURN, LiveSession
+from gru_viz.status_row import STEP_LABEL
 
 TINY = RunConfig(seq_len=8, hidden_size=4, batch_size=4, probe_every=5)
 
@@ -105,6 +109,35 @@ def test_one_viewer_builds_a_figure_every_other_viewer_reuses():
     for _ in range(100):  # a class of a hundred, one update
         run.figures.get(("loss", True), (run.live.trainer, 0), lambda: built.append(1) or _fig())
     assert len(built) == 1 and run.figures.reused == 99
+
+
+def test_a_hundred_students_share_one_frame_per_update_and_view():
+    run = ClassRegistry().start(LiveSession(TINY), teacher_browser="T")
+    key = run.teacher_key_for("T")
+    default, other = View(cursor=7), View(sample=2, cursor=3, log_y=False)
+    frames = [run.frame(default) for _ in range(100)]  # a class of a hundred, one update
+    assert all(f is frames[0] for f in frames)  # one build, the same bytes for everyone
+    assert run.frame(other) is not frames[0]  # another view: its own frame
+    # What a frame draws is the catalogue's figure for that view (the page's oracle).
+    trainer, sel = run.live.trainer, Selection(sample=2, cursor=3, log_y=False)
+    sent = chart_payload.figures(run.frame(other).payload)
+    for figure_id in ("loss", "grad_h", "gates"):
+        built = json.loads(FIGURES[figure_id].build(run_view(trainer), sel).to_json())
+        assert sent[chart_rows.chart_key(figure_id)] == built, figure_id
+    # A teacher's Step is an update (their page draws it): a new frame, at the new step.
+    run.act(key, lambda live: live.request_steps(3))
+    with TICK_TURN:
+        run.refresh()
+    after = run.frame(default)
+    assert after is not frames[0] and after.version > frames[0].version
+    status = chart_payload.status(after.payload)
+    assert status["cells"][0] == {"label": STEP_LABEL, "value": "3", "note": None}
+    with TICK_TURN:
+        run.refresh()  # nothing changed since: no update, the same frame
+    assert run.frame(default) is after
+    # Out-of-range choices (the teacher shortened the sequences) are clamped, not an error.
+    far = run.frame(View(sample=99, cursor=999))
+    assert chart_payload.figures(far.payload)
 
 
 def _fig():
