@@ -73,7 +73,7 @@ def own_live_panel(live: LiveSession) -> None:
             progress_box.progress(done / asked, text=f"Stepping: {done} / {asked}")
         PAGE.claim_pending = lesson_guide(live)
         if run is not None:
-            run.refresh()  # what the teacher changed reaches the students' frames
+            run.teacher_drew()  # what the teacher changed reaches the students' frames
         status(live)
         sel = live_charts(live)
         if not PAGE.projector:  # the projector view keeps to the story's four charts
