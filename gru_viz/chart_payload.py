@@ -23,6 +23,8 @@ from typing import Any
 
 import plotly.graph_objects as go
 
+from gru_viz.figure_cache import FrozenFigure, revision
+
 # The trace types the page's plotly.js can draw: its cartesian bundle's modules
 # (gru_viz/dashboard/static/plotly-cartesian.min.js). A figure with any other trace type would
 # show as an error in the browser; tests/test_plots.py checks every figure against this set.
@@ -43,11 +45,18 @@ class Chart:
 
 
 def _chart(chart: Chart) -> str:
-    meta: dict[str, Any] = {"id": chart.id, "clickable": chart.clickable}
+    figure_json = chart.figure.to_json()
+    # The browser redraws a chart only when its revision changes: a class's frame carries all
+    # six charts on every update, and most of them (the probe charts) change only at a probe.
+    if isinstance(chart.figure, FrozenFigure):
+        rev = chart.figure.revision()
+    else:
+        rev = revision(figure_json)
+    meta: dict[str, Any] = {"id": chart.id, "clickable": chart.clickable, "rev": rev}
     for name in ("heading", "caption", "png"):
         if getattr(chart, name) is not None:
             meta[name] = getattr(chart, name)
-    return json.dumps(meta)[:-1] + ',"figure":' + chart.figure.to_json() + "}"
+    return json.dumps(meta)[:-1] + ',"figure":' + figure_json + "}"
 
 
 def encode(

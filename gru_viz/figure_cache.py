@@ -11,6 +11,7 @@ tick; on a server shared by a class that was a quarter of every tick (bench.load
 from __future__ import annotations
 
 import collections
+import hashlib
 import threading
 from collections.abc import Callable, Hashable
 from typing import Any
@@ -41,6 +42,19 @@ class FrozenFigure(go.Figure):
         except AttributeError:
             self._frozen_json = super().to_json()
             return self._frozen_json
+
+    def revision(self) -> str:
+        """A short digest of the figure's JSON: equal revisions, the same chart (the browser
+        skips redrawing it, gru_viz.chart_payload)."""
+        try:
+            return self._frozen_revision
+        except AttributeError:
+            self._frozen_revision = revision(self.to_json())
+            return self._frozen_revision
+
+
+def revision(figure_json: str) -> str:
+    return hashlib.blake2b(figure_json.encode(), digest_size=8).hexdigest()
 
 
 def freeze(figure: go.Figure) -> FrozenFigure:

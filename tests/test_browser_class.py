@@ -89,6 +89,17 @@ def test_a_class_follows_the_teacher_and_a_student_forks(shots: Path, capsys):
         button(teacher, "Pause").click()
         expect(button(teacher, "Play")).to_be_visible()
 
+        # B's time cursor is B's own: a click on a point of B's gradient chart moves it there.
+        wait_until_settled(b)
+        cursor = b.locator('[data-testid="stSlider"]', has_text="cursor").locator("input").first
+        before = cursor.input_value()
+        plot_area = b.locator('[data-name="grad_h_chart"] .nsewdrag').first
+        plot_area.scroll_into_view_if_needed()
+        box = plot_area.bounding_box()
+        b.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.5)
+        b.mouse.click(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.5)
+        expect(cursor).not_to_have_value(before)
+
         # The projector view: large text and the story's four charts, no sidebar.
         projector = browser.new_context(viewport=PROJECTOR).new_page()
         projector.goto(f"{url}/?class={code}&view=projector")

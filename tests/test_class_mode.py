@@ -93,6 +93,25 @@ def test_students_watch_read_only_and_see_the_teachers_run_live(teacher):
     teacher.button(key="play").click().run()  # pause
 
 
+def frame_charts(at: AppTest) -> dict:
+    """The charts of a student's class frame, by element name."""
+    (component,) = [c for c in at.get("bidi_component") if c.key == "class_charts"]
+    return chart_payload.figures(component.proto.bytes)
+
+
+def test_a_students_extra_views_are_their_own(teacher):
+    code = code_of(teacher)
+    a, b = page(**{"class": code}), page(**{"class": code})
+    assert "jacobian_chart" not in frame_charts(a) and not a.latex
+    a.toggle(key="show_jacobian").set_value(True).run()
+    a.toggle(key="show_inspector").set_value(True).run()
+    assert not a.exception
+    assert "jacobian_chart" in frame_charts(a)  # their frame gains the chart
+    assert a.latex  # the step inspector's equations, with this run's numbers
+    b.run()
+    assert "jacobian_chart" not in frame_charts(b) and not b.latex  # nobody else's did
+
+
 def test_a_fork_continues_on_its_own_and_the_class_goes_on(teacher):
     code = code_of(teacher)
     run = CLASSES.find(code)

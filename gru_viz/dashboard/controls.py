@@ -18,6 +18,9 @@ def set_playing(value: bool) -> None:
     live.playing = value and bool(live.trainer.active)
     if value and not live.trainer.active:
         nothing_to_train()
+    run = PAGE.class_run
+    if run is not None and PAGE.is_teacher:
+        run.poke()  # the class's worker starts now, not after this page has redrawn
 
 
 def nothing_to_train() -> None:

@@ -137,6 +137,12 @@ function layOut(grid, spec) {
 }
 
 function draw(Plotly, chart, cell, spec, setTriggerValue, parentElement) {
+  // The same revision at the same scale: the chart already shows this figure (and the
+  // reader's zoom); a class's frame resends unchanged probe charts on every update.
+  const colour = getComputedStyle(parentElement).getPropertyValue("--st-text-color");
+  const drawn = `${cell.rev}@${spec.scale}@${cell.png}@${colour}`;  // the theme's too
+  if (chart.__gvDrawn === drawn) return Promise.resolve();
+  chart.__gvDrawn = drawn;
   const figure = cell.figure;
   if (spec.scale && spec.scale !== 1) enlarge(figure, spec.scale);
   const layout = Object.assign({}, figure.layout, {autosize: true});
