@@ -180,7 +180,7 @@ CLASS_PROFILE_GROUPS = {
     ),
     "      frame built (once per update and view)": "class_frame.py",
     "    lesson guide": "lesson_guide (",
-    "    status row (metrics)": "draw_status (",
+    "    status row (metrics)": "status (gru_viz/dashboard/status.py",
     "    live charts (gru_viz charts.live_charts)": "live_charts (",
     "      probe sample / cursor widgets": "selection_widgets (",
     "      st.columns / containers": ("LayoutsMixin.columns", "DeltaGenerator._block"),

@@ -42,7 +42,7 @@ from gru_viz.status_row import STEP_LABEL
 FINISHED = ForwardMsg.ScriptFinishedStatus
 STEP_METRIC = STEP_LABEL  # the status row's step counter (gru_viz.status_row)
 PLAY_LABEL = "Play"
-CHART_COMPONENT = "gru_viz_plot"  # gru_viz.dashboard.plot's component: one per live chart
+CHART_COMPONENT = "gru_viz_plot"  # gru_viz.dashboard.plot's chart component (a grid of charts)
 # A class's frame (gru_viz.class_frame) carries its status row, the step counter first.
 FRAME_STEP = re.compile(rb'"label": "' + STEP_METRIC.encode() + rb'", "value": "([0-9,]+)"')
 WIDGET_ID_PREFIX = "$$ID-"  # Streamlit's widget ids: "$$ID-<hash>-<key>"

@@ -30,6 +30,15 @@ def png_name(figure_id: str, step: int) -> str:
     return f"gru-viz-{figure_id}-step{step}"
 
 
+def png_step(figure_id: str, view: RunView) -> int:
+    """The training step a chart's PNG is named after: a probe chart's, its probe's step (its
+    bytes then stay the same between probes, and a browser that has them does not redraw it);
+    the others', the run's step."""
+    if FIGURES[figure_id].per_probe and figure_id != INPUT and view.probes:
+        return max(p.step for p in view.probes.values())
+    return view.step
+
+
 def applying(row: tuple[str, ...], view: RunView) -> tuple[str, ...]:
     return tuple(figure_id for figure_id in row if FIGURES[figure_id].applies(view))
 

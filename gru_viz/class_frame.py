@@ -19,7 +19,7 @@ import plotly.graph_objects as go
 from gru_viz import chart_payload, chart_rows
 from gru_viz.chart_payload import Chart
 from gru_viz.figures import FIGURES, RunView, Selection, run_view
-from gru_viz.status_row import StatusRow, status_row
+from gru_viz.status_row import status_row
 
 
 @dataclass(frozen=True)
@@ -37,10 +37,9 @@ class View:
 @dataclass(frozen=True)
 class Frame:
     version: int  # the class's update it shows
-    status: StatusRow
     samples: int  # probe sequences, and time steps in each: the bounds of a viewer's choices
     steps: int
-    payload: bytes  # every chart, for gru_viz.dashboard.plot.charts
+    payload: bytes  # the status row and every chart, for gru_viz.dashboard.plot.charts
 
 
 # A figure by catalogue id, for a view and selection (a class's shared cache in practice).
@@ -63,7 +62,6 @@ def build(live: Any, view: View, figure: FigureSource, version: int) -> Frame:
     run = run_view(live.trainer)
     samples, steps = run.x.shape[:2]
     sel = selection(view, samples, steps)
-    probed_at = max((p.step for p in run.probes.values()), default=run.step)
     rows = []
     for row in chart_rows.page_rows(
         run, projector=view.projector, jacobian=view.jacobian, show_input=view.show_input
@@ -71,16 +69,13 @@ def build(live: Any, view: View, figure: FigureSource, version: int) -> Frame:
         cells = []
         for figure_id in row:
             spec = FIGURES[figure_id]
-            # A probe chart's PNG is named after its probe's step: its bytes then stay the same
-            # between probes, and a browser that has them does not even redraw it.
-            step = probed_at if spec.per_probe and figure_id != chart_rows.INPUT else run.step
             cells.append(
                 Chart(
                     chart_rows.chart_key(figure_id),
                     figure(figure_id, run, sel),
                     heading=spec.heading,
                     caption=spec.caption(run),
-                    png=chart_rows.png_name(figure_id, step),
+                    png=chart_rows.png_name(figure_id, chart_rows.png_step(figure_id, run)),
                     clickable=figure_id == chart_rows.PICKER,
                 )
             )
@@ -90,4 +85,4 @@ def build(live: Any, view: View, figure: FigureSource, version: int) -> Frame:
     if view.projector:  # its first screen is for the charts (the loss chart has the baseline)
         status = dataclasses.replace(status, sizes="")
     payload = chart_payload.encode(rows, scale, dataclasses.asdict(status))
-    return Frame(version, status, samples, steps, payload)
+    return Frame(version, samples, steps, payload)

@@ -96,7 +96,7 @@ class ClassRun:
     _viewers: dict[str, float] = field(default_factory=dict)
     figures: FigureCache = field(default_factory=lambda: FigureCache(most=FIGURES_PER_CLASS))
     _lock: threading.RLock = field(default_factory=threading.RLock)
-    _frames: dict[View, Frame] = field(default_factory=dict)  # oldest built first
+    _frames: dict[View, Frame] = field(default_factory=dict)  # newest built last
     _frame_build: threading.Lock = field(default_factory=threading.Lock)
     _asked: dict[View, float] = field(default_factory=dict)  # views asked for, and when
     _drawn: tuple = ()  # the run's state at the latest update (``refresh``)
@@ -237,10 +237,7 @@ class ClassRun:
         the update is published, for every view asked for lately (``refresh``), else by the
         first viewer who asks; then the same object for everyone until the next update."""
         with self._lock:
-            self._asked.pop(view, None)
-            self._asked[view] = time.monotonic()
-            while len(self._asked) > FRAMES_PER_CLASS:
-                del self._asked[next(iter(self._asked))]
+            _keep_newest(self._asked, view, time.monotonic())
             latest = self._frames.get(view)
             if latest is not None and latest.version == self.version:
                 return latest
@@ -257,10 +254,7 @@ class ClassRun:
         """The frame of the run as it is now (the caller holds the tick turn)."""
         built = class_frame.build(self.live, view, self.figure, self.version)
         with self._lock:
-            self._frames.pop(view, None)
-            self._frames[view] = built
-            while len(self._frames) > FRAMES_PER_CLASS:
-                del self._frames[next(iter(self._frames))]
+            _keep_newest(self._frames, view, built)
         return built
 
     # -- the worker --------------------------------------------------------------------------
@@ -296,6 +290,14 @@ class ClassRun:
                 self._finish("The teacher has been away too long; the class ended.")
                 return
             self._stop.wait(max(0.0, TICK_SECONDS - (time.monotonic() - started)))
+
+
+def _keep_newest(entries: dict, key: object, value: object) -> None:
+    """Set ``key`` as the newest entry, and drop the oldest past FRAMES_PER_CLASS."""
+    entries.pop(key, None)
+    entries[key] = value
+    while len(entries) > FRAMES_PER_CLASS:
+        del entries[next(iter(entries))]
 
 
 class ClassRegistry:

@@ -21,6 +21,7 @@ from gru_viz.chart_rows import (
     applying,
     chart_key,
     png_name,
+    png_step,
 )
 from gru_viz.dashboard.interventions import interventions
 from gru_viz.dashboard.plot import plot
@@ -35,12 +36,13 @@ JACOBIAN_HELP = (
 INPUT_SWITCH = "Show the input of this probe sequence"
 
 
-def chart(fig: go.Figure, figure_id: str, view: RunView, step: int, **kwargs) -> None:
+def chart(fig: go.Figure, figure_id: str, view: RunView, **kwargs) -> None:
     spec = FIGURES[figure_id]
     st.markdown(f"**{spec.heading}**")
-    # The toolbar's camera button saves a PNG named after the figure and the training step.
+    # The toolbar's camera button saves a PNG named after the figure and the step it shows.
     scale = PROJECTOR_SCALE if PAGE.projector else 1.0
-    plot(fig, chart_key(figure_id), png_name=png_name(figure_id, step), scale=scale, **kwargs)
+    png = png_name(figure_id, png_step(figure_id, view))
+    plot(fig, chart_key(figure_id), png_name=png, scale=scale, **kwargs)
     st.caption(spec.caption(view))
 
 
@@ -98,10 +100,6 @@ def live_charts(live: LiveSession) -> Selection:
     view = run_view(live.trainer)
     samples, steps = view.x.shape[:2]
     sel = selection_widgets(samples, steps)
-    # The probe charts' PNGs are named after their probe's step, not the training step: what
-    # such a chart is sent then stays byte-identical between probes, and the browser does not
-    # even redraw it.
-    probed_at = max(p.step for p in view.probes.values())
     rows = PROJECTOR_ROWS if PAGE.projector else ROWS
     for row in rows:
         row = applying(row, view)
@@ -110,11 +108,8 @@ def live_charts(live: LiveSession) -> Selection:
         columns = st.columns(len(row)) if len(row) > 1 else [st.container()]
         for column, figure_id in zip(columns, row, strict=True):
             with column:
-                per_probe = FIGURES[figure_id].per_probe
                 extra = dict(on_click=time_picked) if figure_id == PICKER else {}
-                step = probed_at if per_probe else view.step
-                figure = figure_for(figure_id, view, sel)
-                chart(figure, figure_id, view, step, **extra)
+                chart(figure_for(figure_id, view, sel), figure_id, view, **extra)
         if row == ("gates",) and not (PAGE.projector or PAGE.is_student):  # beside the gates
             interventions(live)
         if (
@@ -122,7 +117,7 @@ def live_charts(live: LiveSession) -> Selection:
             and not PAGE.projector
             and st.toggle(JACOBIAN_SWITCH, key="show_jacobian", help=JACOBIAN_HELP)
         ):
-            chart(figure_for(JACOBIAN, view, sel), JACOBIAN, view, probed_at)
+            chart(figure_for(JACOBIAN, view, sel), JACOBIAN, view)
     if not PAGE.projector and st.toggle(INPUT_SWITCH, key="show_input"):
-        chart(FIGURES[INPUT].build(view, sel), INPUT, view, view.step)
+        chart(FIGURES[INPUT].build(view, sel), INPUT, view)
     return sel

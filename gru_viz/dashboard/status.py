@@ -8,7 +8,7 @@ import streamlit as st
 from gru_viz.dashboard.state import PAGE
 from gru_viz.kinds import title
 from gru_viz.session import LiveSession
-from gru_viz.status_row import StatusRow, status_row
+from gru_viz.status_row import status_row
 
 # No arrow: the share is a level, not a change (an ↑ read as "the loss went up").
 LEVEL_NOT_CHANGE = {"delta_color": "off", "delta_arrow": "off"}
@@ -16,12 +16,8 @@ ICONS = {"info": ":material/info:", "warning": ":material/science:"}
 
 
 def status(live: LiveSession) -> None:
-    draw_status(status_row(live), live)
-
-
-def draw_status(row: StatusRow, live: LiveSession | None = None) -> None:
-    """Draw ``row``; ``live``: the run a Restore button acts on (None: a student, whose
-    teacher restores the class's models)."""
+    """The row of a private page or the teacher's (a student's is drawn in its class frame)."""
+    row = status_row(live)
     for cell, spot in zip(row.cells, st.columns(len(row.cells)), strict=True):
         spot.metric(cell.label, cell.value, cell.note, **LEVEL_NOT_CHANGE)
     sizes = st.empty()  # always there, so the charts below keep their places
@@ -31,9 +27,6 @@ def draw_status(row: StatusRow, live: LiveSession | None = None) -> None:
     for kind, text in row.alerts:
         getattr(alerts, kind)(text, icon=ICONS[kind])
     for kind, why in row.stopped:
-        if live is None:
-            alerts.error(why, icon=":material/block:")
-            continue
         left, right = alerts.columns([5, 1], vertical_alignment="center")
         left.error(why, icon=":material/block:")
         right.button(

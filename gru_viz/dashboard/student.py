@@ -4,8 +4,8 @@ The choices (probe sequence, time step, log scale, the extra charts and panels) 
 drawn on full reruns only. The live panel that ticks every second draws the class's frame for
 those choices (``gru_viz.class_frame``: the status row and every chart in one component) and,
 only if the student switched them on, the step inspector and more views. So a student's tick
-runs no figure code and sends four metrics and one shared byte string: a few milliseconds of
-the server however many watch (bench.class_load).
+runs no figure code and sends one shared byte string: a few milliseconds of the server however
+many watch (bench.class_load).
 """
 
 from __future__ import annotations
