@@ -73,8 +73,15 @@ def test_a_class_follows_the_teacher_and_a_student_forks(shots: Path, capsys):
 
         # Student A continues on their own: a private copy, the class goes on without it.
         button(a, "Continue on my own").click()
-        expect(a.get_by_text("This is now your own run")).to_be_visible()
-        forked_at = step_counter(a)
+        notice = a.get_by_text("This is now your own run").first
+        expect(notice).to_be_visible()
+        # The fork copies the class's run as it is at the click, which may be an update ahead
+        # of the frame A's page last showed: its counter settles on the step the notice names.
+        forked_at = int(
+            re.search(r"copied at step ([\d,]+)", notice.inner_text())[1].replace(",", "")
+        )
+        wait_until_settled(a)
+        expect(a.locator(COUNTER)).to_have_text(f"{forked_at:,}")
         expect(button(a, "Play")).to_be_visible()
         a.wait_for_timeout(3000)
         assert step_counter(a) == forked_at  # paused: the class's training does not reach the fork
@@ -84,7 +91,7 @@ def test_a_class_follows_the_teacher_and_a_student_forks(shots: Path, capsys):
             b.wait_for_timeout(250)
         assert step_counter(b) >= class_then + 20  # B keeps following the teacher
         button(a, "Step").click()  # the fork trains on its own
-        expect(a.locator(COUNTER)).to_have_text(str(forked_at + 1))
+        expect(a.locator(COUNTER)).to_have_text(f"{forked_at + 1:,}")
         assert step_counter(b) > forked_at + 1
         button(teacher, "Pause").click()
         expect(button(teacher, "Play")).to_be_visible()
